@@ -1,0 +1,162 @@
+"""Deadlines, elapsed time and verdicts: worked cases (tests/cases/*.toml) and properties."""
+
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from udfs.calendar import china_calendar, parse_entries
+from udfs.errors import KaoheError
+from udfs.timeliness import Suspensions, deadline, elapsed_hours, explain, parse_suspensions, verdict
+
+
+
+def moment(text: str) -> np.datetime64:
+    """``"2025-09-26 15:00"`` → datetime64[s]."""
+    return np.datetime64(text.replace(" ", "T"), "s")
+
+CASES = tomllib.loads((Path(__file__).parent / "cases" / "deadlines.toml").read_text(encoding="utf-8"))["case"]
+BH = "08:00-12:00,14:30-18:00"
+
+
+def suspended_of(case, tickets=1):
+    if "suspensions" in case:
+        suspensions, messages = parse_suspensions(np.array([";".join(case["suspensions"])] * tickets, dtype=object))
+        assert (messages == "").all()
+        return suspensions
+    return case.get("suspended_hours")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c['start']} +{c['limit']}{c['unit']}" for c in CASES])
+def test_worked_deadline(case):
+    start = np.array([moment(case["start"])])
+    got = deadline(start, case["limit"], case["unit"], hours=case.get("hours"), suspended=suspended_of(case))
+    assert got[0] == moment(case["due"]), case["why"]
+    # Finishing exactly at the deadline is on time; a second later is late by 1/3600 h.
+    result = verdict(start, np.array([moment(case["due"]), moment(case["due"]) + 1]), case["limit"], case["unit"],
+                     hours=case.get("hours"), suspended=suspended_of(case, tickets=2))
+    assert result.ontime.tolist() == [True, False]
+    assert result.overdue_hours[1] == pytest.approx(1 / 3600)
+
+
+def test_a_column_of_mixed_units_matches_one_by_one():
+    starts = np.array([moment(c["start"]) for c in CASES if "suspensions" not in c and "suspended_hours" not in c])
+    plain = [c for c in CASES if "suspensions" not in c and "suspended_hours" not in c]
+    got = deadline(starts, [c["limit"] for c in plain], [c["unit"] for c in plain], hours=[c.get("hours", "") for c in plain])
+    assert got.tolist() == [moment(c["due"]).astype(object) for c in plain]
+
+
+@pytest.mark.parametrize("start, end, hours, suspended, expected", [
+    ("2025-09-29 08:00", "2025-09-29 18:00", BH, None, 7.5),
+    ("2025-09-30 17:00", "2025-10-09 10:00", BH, None, 3.0),  # 1 h on 09-30, holidays skipped, 2 h on 10-09
+    ("2025-09-30 17:00", "2025-10-09 10:00", None, None, 209.0),  # natural: 8 days 17 h
+    ("2025-09-29 08:00", "2025-09-29 18:00", BH, "2025-09-29 09:00~2025-09-29 11:00;2025-09-29 10:00~2025-09-29 10:30", 5.5),
+    ("2025-09-29 08:00", "2025-09-29 10:00", None, 5.0, 0.0),  # more suspended hours than elapsed: never negative
+    ("2025-09-29 08:00:00", "2025-09-29 08:00:36", None, None, 0.01),  # seconds kept
+    ("2025-10-11 08:00", "2025-10-11 12:00", "工作日", None, 4.0),  # make-up Saturday counts whole
+])
+def test_worked_elapsed(start, end, hours, suspended, expected):
+    if isinstance(suspended, str):
+        suspended = parse_suspensions(np.array([suspended], dtype=object))[0]
+    got = elapsed_hours(np.array([moment(start)]), np.array([moment(end)]), hours=hours, suspended=suspended)
+    assert got[0] == pytest.approx(expected)
+
+
+def test_explain_names_holidays_and_make_up_day():
+    line = explain(moment("2025-09-30 10:00"), moment("2025-10-10 16:00"), 3, "工作日")[()]
+    assert "跳过 10-01至10-08(国庆节、中秋)" in line
+    assert "10-11(周六 调休上班)" in line
+    assert "截止 2025-10-11 24:00" in line and line.endswith("按时。")
+    late = explain(moment("2025-09-30 17:00"), moment("2025-10-09 10:00"), 2, "小时", hours=BH)[()]
+    assert "计入 09-30(周二) 17:00-18:00；10-09(周四) 08:00-09:00" in late and "超时 1小时" in late
+
+
+def test_natural_hours_in_2027_need_no_schedule_but_working_days_do():
+    assert deadline(moment("2027-03-01 08:00"), 2, "小时") == moment("2027-03-01 10:00")
+    with pytest.raises(KaoheError, match="2027年节假日安排未加载"):
+        deadline(moment("2027-03-01 08:00"), 2, "工作日")
+    layer = parse_entries([("2027-01-01", "节假日", "元旦")])
+    due = deadline(moment("2027-03-01 08:00"), 2, "工作日", calendar=china_calendar(layer))
+    assert due == moment("2027-03-04 00:00")
+
+
+def test_bad_elements_keep_the_rest():
+    with pytest.raises(KaoheError) as caught:
+        deadline(np.array([moment("2025-09-29 08:00")] * 4), [2, -1, 1.5, 2], ["小时", "小时", "工作日", "周"])
+    err = caught.value
+    assert err.values[0] == moment("2025-09-29 10:00")
+    assert err.messages.tolist() == ["", "时限不能为负: -1", "天数须为整数: 1.5", "时限单位无法识别: 周(可用: 小时/分钟/天/工作日)"]
+
+
+def test_open_tickets_are_judged_as_of_a_date():
+    result = verdict(np.array([moment("2025-10-09 08:00")] * 2), np.array([np.datetime64("NaT"), moment("2025-10-09 09:00")]),
+                     2, "小时", as_of=moment("2025-10-09 13:00"))
+    assert result.finished.tolist() == [False, True]
+    assert result.ontime.tolist() == [False, True]
+    assert result.overdue_hours.tolist() == [3.0, 0.0]
+
+
+# -- properties -----------------------------------------------------------------------------
+SPAN = (int(moment("2015-01-01 00:00").astype(np.int64)), int(moment("2026-11-30 00:00").astype(np.int64)))
+moments_ = st.integers(*SPAN).map(lambda s: np.datetime64(s, "s"))
+hours_ = st.sampled_from([None, BH, "09:00-17:30", "工作日", "00:00-06:00,22:00-24:00"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(moments_, st.floats(0, 200), st.sampled_from(["小时", "分钟", "天", "工作日"]), hours_)
+def test_deadline_never_precedes_start(start, limit, unit, hours):
+    if unit in ("天", "工作日"):
+        limit = float(int(limit) % 30)
+    assert deadline(start, limit, unit, hours=hours) >= start
+
+
+@settings(max_examples=300, deadline=None)
+@given(moments_, st.integers(1, 200 * 3600), hours_)
+def test_business_deadline_is_earliest_instant_with_full_count(start, seconds, hours):
+    """elapsed(start, deadline) == limit, and one second earlier it is less."""
+    due = deadline(start, seconds / 3600, "小时", hours=hours)
+    assert elapsed_hours(start, due, hours=hours) * 3600 == pytest.approx(seconds, abs=1e-6)
+    assert elapsed_hours(start, due - 1, hours=hours) * 3600 < seconds
+
+
+@settings(max_examples=300, deadline=None)
+@given(moments_, st.integers(0, 40 * 86400), st.integers(0, 40 * 86400), hours_,
+       st.lists(st.tuples(st.integers(-86400, 80 * 86400), st.integers(0, 3 * 86400)), max_size=4))
+def test_elapsed_is_additive_over_a_split_point(start, a, b, hours, raw):
+    split, end = start + a, start + a + b
+    suspensions = Suspensions.of([0] * len(raw), [start + s for s, _ in raw], [start + s + d for s, d in raw])
+    whole = elapsed_hours(np.array([start]), np.array([end]), hours=hours, suspended=suspensions)[0]
+    first = elapsed_hours(np.array([start]), np.array([split]), hours=hours, suspended=suspensions)[0]
+    second = elapsed_hours(np.array([split]), np.array([end]), hours=hours, suspended=suspensions)[0]
+    assert whole == pytest.approx(first + second, abs=1e-9)
+    assert whole >= 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(moments_, st.integers(0, 30 * 86400), st.floats(0, 100), st.sampled_from(["小时", "工作日"]), hours_,
+       st.floats(0, 50))
+def test_ontime_iff_end_not_after_deadline(start, taken, limit, unit, hours, suspended_hours):
+    if unit == "工作日":
+        limit = float(int(limit) % 10)
+    end = start + taken
+    result = verdict(start, end, limit, unit, hours=hours, suspended=suspended_hours)
+    assert bool(result.ontime) == bool(end <= result.deadline)
+    assert (result.overdue_hours == 0) == bool(result.ontime)
+    assert elapsed_hours(start, end, hours=hours, suspended=suspended_hours) >= 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(moments_, st.lists(st.tuples(st.integers(0, 5 * 86400), st.integers(1, 86400)), min_size=1, max_size=5))
+def test_overlapping_suspensions_are_not_double_counted(start, raw):
+    """Suspending the same span twice equals suspending it once."""
+    once = Suspensions.of([0] * len(raw), [start + s for s, _ in raw], [start + s + d for s, d in raw])
+    twice = Suspensions.of([0] * 2 * len(raw), [start + s for s, _ in raw] * 2, [start + s + d for s, d in raw] * 2)
+    end = np.array([start + 6 * 86400])
+    assert elapsed_hours(np.array([start]), end, suspended=once)[0] == elapsed_hours(np.array([start]), end, suspended=twice)[0]
+    assert deadline(np.array([start]), 30, "小时", suspended=once)[0] == deadline(np.array([start]), 30, "小时", suspended=twice)[0]
+    # Merged intervals are disjoint and sorted.
+    assert (once.start[1:] > once.end[:-1]).all()
+    assume(len(once.start) >= 1)

@@ -1,0 +1,605 @@
+"""Timeliness: elapsed time, deadlines, on-time flags and overdue hours.
+
+All times are naive local moments (numpy ``datetime64[s]``); every function takes arrays
+(or scalars) and broadcasts them, so one code path serves a cell, a column and a month.
+
+Counting follows DOMAIN.md's defaults:
+
+* 小时/分钟 limits count natural time, or business time when business hours are given
+  (working days of the calendar, inside the daily windows).
+* 天 counts natural days, 工作日 working days; the start day is not counted, a last day
+  that is not a working day moves to the next working day, and the period ends at 24:00
+  of the last day, or at the close of business when business hours are given.
+* The deadline is the earliest instant the counted time reaches the limit; finishing at
+  the deadline is on time; overdue hours are natural hours from the deadline to the finish.
+* Suspended (挂起) time is not counted: given as intervals (merged when they overlap; only
+  their part inside the counted time matters) or as a number of hours of counted time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import numpy as np
+
+from .calendar import ORIGIN, WHOLE_WORKDAY, BusinessHours, WorkCalendar, china_calendar, parse_hours
+from .errors import KaoheError, collect, merge_messages
+from .moments import parse_moments
+
+DAY_SECONDS = 86_400
+_ORIGIN_DAY = int(ORIGIN.astype(np.int64))  # days since 1970
+_SAFE_MOMENT = np.int64(np.datetime64("2024-01-08T09:00:00", "s").astype(np.int64))  # a covered Monday
+NAT_INT = np.iinfo(np.int64).min
+
+HOUR, MINUTE, DAY, WORKDAY = range(4)
+UNIT_NAMES = {
+    HOUR: ("小时", "时", "h", "hr", "hrs", "hour", "hours"),
+    MINUTE: ("分钟", "分", "min", "mins", "minute", "minutes"),
+    DAY: ("天", "日", "自然日", "d", "day", "days"),
+    WORKDAY: ("工作日", "个工作日", "wd", "workday", "workdays"),
+}
+UNIT_ZH = {HOUR: "小时", MINUTE: "分钟", DAY: "天", WORKDAY: "个工作日"}
+_UNIT_CODES = {name: code for code, names in UNIT_NAMES.items() for name in names}
+
+
+def unit_code(unit) -> int:
+    """Code of a unit name (``小时``/``h``, ``分钟``/``min``, ``天``/``d``, ``工作日``/``wd``)."""
+    code = _UNIT_CODES.get(str(unit).strip().lower() if unit is not None else "")
+    if code is None:
+        raise KaoheError(f"时限单位无法识别: {unit}(可用: 小时/分钟/天/工作日)",
+                         f"unknown time-limit unit {unit!r} (use 小时/h, 分钟/min, 天/d, 工作日/wd)")
+    return code
+
+
+# -- suspensions ------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Suspensions:
+    """Suspended (挂起) intervals of many tickets, merged per ticket and sorted.
+
+    ``owner`` is the flat index of the ticket each interval belongs to; ``start``/``end``
+    are seconds since 1970. Build with :meth:`of`, which merges overlapping intervals.
+    """
+
+    owner: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+
+    @classmethod
+    def of(cls, owner, start, end) -> "Suspensions":
+        owner = np.asarray(owner, dtype=np.int64).ravel()
+        start = _seconds(start).ravel()
+        end = _seconds(end).ravel()
+        keep = (start != NAT_INT) & (end != NAT_INT) & (end > start)
+        owner, start, end = owner[keep], start[keep], end[keep]
+        if not len(owner):
+            return cls(owner, start, end)
+        order = np.lexsort((start, owner))
+        owner, start, end = owner[order], start[order], end[order]
+        # A new block starts where the owner changes or the interval begins after every
+        # earlier interval of the same owner has ended (a running maximum of the ends,
+        # offset per owner so that it restarts with each owner).
+        new_block = np.r_[True, owner[1:] != owner[:-1]]
+        base = start.min()
+        stride = int(end.max() - base) + 2
+        running = np.maximum.accumulate(owner * stride + (end - base))
+        new_block[1:] |= owner[1:] * stride + (start[1:] - base) > running[:-1]
+        first = np.flatnonzero(new_block)
+        return cls(owner[first], start[first], np.maximum.reduceat(end, first))
+
+    def rank(self) -> np.ndarray:
+        """Position of each interval among its owner's (0, 1, ...)."""
+        if not len(self.owner):
+            return self.owner
+        first = np.r_[True, self.owner[1:] != self.owner[:-1]]
+        group_start = np.maximum.accumulate(np.where(first, np.arange(len(first)), 0))
+        return np.arange(len(first)) - group_start
+
+
+def parse_suspensions(texts) -> tuple[Suspensions, np.ndarray]:
+    """Intervals written in cells as ``起~止;起~止`` (``2025-10-09 10:00~2025-10-09 12:00``).
+
+    Returns the suspensions (owner = flat index of the cell) and per-cell messages.
+    """
+    texts = np.asarray(texts, dtype=object)
+    owners, starts, ends = [], [], []
+    messages = np.full(texts.shape, "", dtype=object)
+    flat_messages = messages.reshape(-1)
+    for index, text in enumerate(texts.reshape(-1)):
+        if text is None or (isinstance(text, float) and text != text) or not str(text).strip():
+            continue
+        for part in re.split(r"[;；\n]", str(text)):
+            if not part.strip():
+                continue
+            ends_of = re.split(r"\s*(?:~|～|至|--|—)\s*", part.strip())
+            try:
+                if len(ends_of) != 2:
+                    raise KaoheError(f"挂起时段无法识别: {part.strip()}")
+                pair = parse_moments(np.array(ends_of, dtype=object))
+                if np.isnat(pair).any() or pair[1] < pair[0]:
+                    raise KaoheError(f"挂起时段无效: {part.strip()}")
+            except KaoheError as err:
+                flat_messages[index] = err.zh if err.zh.startswith("挂起") else f"挂起时段: {err.zh}"
+                break
+            owners.append(index)
+            starts.append(pair[0])
+            ends.append(pair[1])
+    suspensions = Suspensions.of(owners, np.array(starts, dtype="datetime64[s]"), np.array(ends, dtype="datetime64[s]"))
+    return suspensions, messages
+
+
+# -- the clock ---------------------------------------------------------------------------
+class Clock:
+    """Counted seconds as a function of the moment, and its inverse.
+
+    Natural time (``hours=None``) counts every second. Business time counts the seconds
+    inside ``hours`` on working days of ``calendar``. ``count`` is non-decreasing and
+    continuous; ``moment`` returns the earliest instant at which the count is reached.
+    """
+
+    def __init__(self, calendar: WorkCalendar | None, hours: BusinessHours | None):
+        self.calendar, self.hours = calendar, hours
+        if hours is None:
+            return
+        starts = np.array([s for s, _ in hours.windows], dtype=np.int64)
+        ends = np.array([e for _, e in hours.windows], dtype=np.int64)
+        self._per_day = int(hours.seconds_per_day)
+        self._starts = starts
+        self._cum_end = np.cumsum(ends - starts)
+        self._xp = np.concatenate([[0], np.ravel(np.column_stack([starts, ends])), [DAY_SECONDS]]).astype(float)
+        before = np.concatenate([[0], self._cum_end[:-1]])
+        self._fp = np.concatenate([[0], np.ravel(np.column_stack([before, self._cum_end])), [self._per_day]]).astype(float)
+        self._before = before
+
+    @property
+    def natural(self) -> bool:
+        return self.hours is None
+
+    def count(self, moments: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Counted seconds at each moment (int64 seconds since 1970) and per-element messages."""
+        moments = np.asarray(moments, dtype=np.int64)
+        if self.natural:
+            return moments, np.full(moments.shape, "", dtype=object)
+        day = np.floor_divide(moments, DAY_SECONDS)
+        tod = moments - day * DAY_SECONDS
+        # 24:00 belongs to the day that ends there: check the coverage of that day.
+        check_day = np.where(tod == 0, day - 1, day)
+        index, messages = self.calendar.index(check_day.astype("datetime64[D]"))
+        index = np.where(messages == "", day - _ORIGIN_DAY, 0)
+        within = np.rint(np.interp(tod, self._xp, self._fp)).astype(np.int64)
+        counted = self.calendar.cumulative[index] * self._per_day + self.calendar.working[index] * within
+        return counted, messages
+
+    def moment(self, counted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The earliest moment (int64 seconds) at which each count is reached, and messages."""
+        counted = np.asarray(counted, dtype=np.int64)
+        if self.natural:
+            return counted, np.full(counted.shape, "", dtype=object)
+        per_day = self._per_day
+        ordinal = (counted + per_day - 1) // per_day - 1  # the working day on which it is reached
+        workdays = self.calendar.workday_indices
+        inside = (ordinal >= 0) & (ordinal < len(workdays))
+        index = workdays[np.clip(ordinal, 0, len(workdays) - 1)]
+        rest = counted - ordinal * per_day  # in (0, per_day]
+        window = np.clip(np.searchsorted(self._cum_end, rest, side="left"), 0, len(self._starts) - 1)
+        tod = self._starts[window] + rest - self._before[window]
+        lo, hi = self.calendar._covered
+        messages = np.full(counted.shape, "", dtype=object)
+        bad = ~inside | (index > hi)
+        flat = messages.reshape(-1)
+        for position in np.flatnonzero(bad):
+            flat[position] = self.calendar.uncovered_message(self.calendar.day_at(hi + 1))
+        return (index + _ORIGIN_DAY) * DAY_SECONDS + tod, messages
+
+
+def _seconds(moments) -> np.ndarray:
+    """``datetime64`` (or parseable input) to int64 seconds, NaT as :data:`NAT_INT`."""
+    array = np.asarray(moments)
+    if array.dtype.kind != "M":
+        array = parse_moments(array)
+    return array.astype("datetime64[s]").astype(np.int64)
+
+
+def _calendar(calendar: WorkCalendar | None) -> WorkCalendar:
+    return calendar if calendar is not None else china_calendar()
+
+
+def _hours(hours) -> BusinessHours | None:
+    return hours if isinstance(hours, BusinessHours) or hours is None else parse_hours(hours)
+
+
+# -- deadlines ---------------------------------------------------------------------------
+def _base_deadline(start, limit, code, hours, calendar) -> tuple[np.ndarray, np.ndarray, Clock]:
+    """Deadline before suspensions, per-element messages, and the clock that extends it."""
+    messages = np.full(start.shape, "", dtype=object)
+    if code in (HOUR, MINUTE):
+        clock = Clock(calendar if hours else None, hours)
+        seconds = np.rint(limit * (3600 if code == HOUR else 60)).astype(np.int64)
+        counted, m1 = clock.count(start)
+        reached, m2 = clock.moment(counted + seconds)
+        return np.where(seconds == 0, start, reached), merge_messages(messages, m1, m2), clock
+    whole = np.floor(limit)
+    fractional = limit != whole
+    flat = messages.reshape(-1)
+    for position in np.flatnonzero(fractional):
+        flat[position] = f"天数须为整数: {limit.reshape(-1)[position]:g}"
+    n = whole.astype(np.int64)
+    start_day = np.floor_divide(start, DAY_SECONDS).astype("datetime64[D]")
+    if code == DAY:
+        last = start_day + n.astype("timedelta64[D]")
+        working, m1 = _is_working(calendar, last)
+        rolled, m2 = _add_workdays(calendar, last, np.ones_like(n))
+        last = np.where(working, last, rolled)
+        messages = merge_messages(messages, m1, m2)
+        clock = Clock(calendar, hours) if hours else Clock(None, None)
+    else:
+        last, m1 = _add_workdays(calendar, start_day, n)
+        messages = merge_messages(messages, m1)
+        clock = Clock(calendar, hours or WHOLE_WORKDAY)
+    close = hours.windows[-1][1] if hours else DAY_SECONDS
+    return last.astype(np.int64) * DAY_SECONDS + close, messages, clock
+
+
+def _is_working(calendar, days):
+    index, messages = calendar.index(days)
+    return calendar.working[index], messages
+
+
+def _add_workdays(calendar, days, n):
+    try:
+        return calendar.add_workdays(days, n).astype("datetime64[D]"), np.full(np.shape(days), "", dtype=object)
+    except KaoheError as err:
+        values = getattr(err, "values", None)
+        if values is None:
+            raise
+        return values.astype("datetime64[D]"), err.messages
+
+
+def _extend(clock: Clock, start, base, suspended, index) -> tuple[np.ndarray, np.ndarray]:
+    """Move ``base`` deadlines later by the counted time of their suspensions."""
+    if suspended is None:
+        return base, np.full(base.shape, "", dtype=object)
+    original, messages = clock.count(base)
+    target = original.copy()
+    if isinstance(suspended, Suspensions):
+        # ``index`` maps the group's elements to the owners' flat indices.
+        position = np.full(int(index.max()) + 1 if len(index) else 0, -1, dtype=np.int64)
+        position[index] = np.arange(len(index))
+        mine = (suspended.owner < len(position))
+        mine[mine] = position[suspended.owner[mine]] >= 0
+        owner = position[suspended.owner[mine]]
+        s_start, s_end, rank = suspended.start[mine], suspended.end[mine], suspended.rank()[mine]
+        s_start = np.maximum(s_start, start[owner])
+        keep = s_end > s_start
+        owner, s_start, s_end, rank = owner[keep], s_start[keep], s_end[keep], rank[keep]
+        begin, m1 = clock.count(s_start)
+        finish, m2 = clock.count(s_end)
+        messages = merge_messages(messages, _spread(m1, owner, base.shape), _spread(m2, owner, base.shape))
+        for r in range(int(rank.max()) + 1 if len(rank) else 0):
+            sel = rank == r
+            who = owner[sel]
+            active = begin[sel] < target[who]
+            target[who[active]] += finish[sel][active] - begin[sel][active]
+    else:
+        extra = np.rint(np.nan_to_num(np.asarray(suspended, dtype=float)) * 3600).astype(np.int64)
+        target = target + np.clip(extra, 0, None)
+    moved, m3 = clock.moment(target)
+    return np.where(target == original, base, moved), merge_messages(messages, m3)
+
+
+def _spread(messages, owner, shape):
+    """Per-interval messages to per-ticket messages."""
+    out = np.full(shape, "", dtype=object)
+    bad = messages != ""
+    out.reshape(-1)[owner[bad]] = messages[bad]
+    return out
+
+
+def _prepare(start, limit, unit, suspended):
+    start_s = _seconds(start)
+    limit_arr = np.asarray(limit, dtype=object)
+    unit_arr = np.asarray(unit, dtype=object)
+    shape = np.broadcast_shapes(start_s.shape, limit_arr.shape, unit_arr.shape,
+                                np.shape(suspended) if suspended is not None and not isinstance(suspended, Suspensions) else ())
+    return start_s, limit_arr, unit_arr, shape
+
+
+def deadline_with_messages(start, limit, unit, *, hours=None, calendar=None, suspended=None):
+    """Like :func:`deadline` but returns ``(deadlines, messages)`` instead of raising."""
+    calendar = _calendar(calendar)
+    start_s, limit_arr, unit_arr, shape = _prepare(start, limit, unit, suspended)
+    start_s = np.broadcast_to(start_s, shape).ravel()
+    limit_obj = np.broadcast_to(limit_arr, shape).ravel()
+    unit_obj = np.broadcast_to(unit_arr, shape).ravel()
+    if suspended is not None and not isinstance(suspended, Suspensions):
+        suspended = np.broadcast_to(np.asarray(suspended, dtype=float), shape).ravel()
+    hours_arr = np.broadcast_to(np.asarray(hours if hours is not None else "", dtype=object), shape).ravel()
+
+    out = np.full(start_s.shape, NAT_INT, dtype=np.int64)
+    messages = np.full(start_s.shape, "", dtype=object)
+    limits = np.full(start_s.shape, np.nan)
+    codes = np.full(start_s.shape, -1)
+    for i, (lim, un) in enumerate(zip(limit_obj, unit_obj)):
+        if lim is None or (isinstance(lim, str) and not lim.strip()):
+            continue
+        try:
+            value = float(lim)
+        except (TypeError, ValueError):
+            messages[i] = f"时限不是数字: {lim}"
+            continue
+        if value != value:
+            continue
+        if value < 0:
+            messages[i] = f"时限不能为负: {value:g}"
+            continue
+        limits[i] = value
+        try:
+            codes[i] = unit_code(un)
+        except KaoheError as err:
+            messages[i] = err.zh
+    live = (start_s != NAT_INT) & ~np.isnan(limits) & (messages == "") & (codes >= 0)
+    groups = {}
+    for i in np.flatnonzero(live):
+        groups.setdefault((int(codes[i]), hours_arr[i] if isinstance(hours_arr[i], BusinessHours) else str(hours_arr[i] or "")), []).append(i)
+    for (code, hours_key), members in groups.items():
+        index = np.asarray(members)
+        try:
+            hours_value = _hours(hours_key or None)
+        except KaoheError as err:
+            messages[index] = err.zh
+            continue
+        base, m1, clock = _base_deadline(start_s[index], limits[index], code, hours_value, calendar)
+        own = suspended[index] if isinstance(suspended, np.ndarray) else suspended
+        final, m2 = _extend(clock, start_s[index], base, own, index)
+        group_messages = merge_messages(m1, m2)
+        out[index] = np.where(group_messages == "", final, NAT_INT)
+        messages[index] = group_messages
+    return out.view("datetime64[s]").reshape(shape), messages.reshape(shape)
+
+
+def deadline(start, limit, unit, *, hours=None, calendar=None, suspended=None) -> np.ndarray:
+    """Deadlines (``datetime64[s]``) for tickets started at ``start`` with ``limit`` in ``unit``.
+
+    ``limit`` is a number (hours, minutes, days or working days as ``unit`` says);
+    ``hours`` business hours text or :class:`BusinessHours` (None = natural time for
+    小时/分钟, whole days for 天/工作日); ``suspended`` hours of counted time (array) or
+    :class:`Suspensions`. An empty start or limit gives NaT. Bad elements raise
+    :class:`~udfs.errors.ElementErrors` carrying the other results.
+    """
+    return collect(*deadline_with_messages(start, limit, unit, hours=hours, calendar=calendar, suspended=suspended))
+
+
+# -- elapsed time --------------------------------------------------------------------------
+def elapsed_with_messages(start, end, *, hours=None, calendar=None, suspended=None):
+    """Like :func:`elapsed_hours` but returns ``(hours, messages)`` instead of raising."""
+    start_s, end_s = _seconds(start), _seconds(end)
+    sus = None if suspended is None or isinstance(suspended, Suspensions) else np.asarray(suspended, dtype=float)
+    shape = np.broadcast_shapes(start_s.shape, end_s.shape, sus.shape if sus is not None else ())
+    start_s = np.broadcast_to(start_s, shape).ravel()
+    end_s = np.broadcast_to(end_s, shape).ravel()
+    messages = np.full(start_s.shape, "", dtype=object)
+    empty = (start_s == NAT_INT) | (end_s == NAT_INT)
+    backwards = ~empty & (end_s < start_s)
+    messages[backwards] = "结束时间早于开始时间"
+    live = ~empty & ~backwards
+    s_safe = np.where(live, start_s, _SAFE_MOMENT)
+    e_safe = np.where(live, end_s, _SAFE_MOMENT)
+    hours_value = _hours(hours)
+    clock = Clock(_calendar(calendar) if hours_value else None, hours_value)
+    a, m1 = clock.count(s_safe)
+    b, m2 = clock.count(e_safe)
+    counted = (b - a).astype(float)
+    messages = merge_messages(messages, m1, m2)
+    if isinstance(suspended, Suspensions) and len(suspended.owner):
+        owner = suspended.owner
+        inside = owner < len(s_safe)
+        owner = owner[inside]
+        lo = np.clip(suspended.start[inside], s_safe[owner], e_safe[owner])
+        hi = np.clip(suspended.end[inside], s_safe[owner], e_safe[owner])
+        c_lo, m3 = clock.count(lo)
+        c_hi, m4 = clock.count(hi)
+        counted -= np.bincount(owner, weights=(c_hi - c_lo).astype(float), minlength=len(s_safe))
+        messages = merge_messages(messages, _spread(m3, owner, s_safe.shape), _spread(m4, owner, s_safe.shape))
+    elif sus is not None:
+        counted -= np.nan_to_num(np.broadcast_to(sus, shape).ravel()) * 3600
+    result = np.where(live & (messages == ""), np.maximum(counted, 0) / 3600, np.nan)
+    return result.reshape(shape), messages.reshape(shape)
+
+
+def elapsed_hours(start, end, *, hours=None, calendar=None, suspended=None) -> np.ndarray:
+    """Counted hours from ``start`` to ``end`` (float), suspended time subtracted, never negative.
+
+    Natural time unless ``hours`` gives business hours (working days of ``calendar`` only).
+    ``suspended``: hours (array) or :class:`Suspensions` intervals, of which only the part
+    between start and end counts. Empty start or end gives NaN.
+    """
+    return collect(*elapsed_with_messages(start, end, hours=hours, calendar=calendar, suspended=suspended))
+
+
+# -- verdicts ------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """Timeliness of finished or open tickets.
+
+    ``ontime`` is True where finished at or before the deadline; ``overdue_hours`` natural
+    hours past the deadline at the finish (or at ``as_of`` for open tickets), 0 when on
+    time, NaN where it cannot be said; ``finished`` tells which tickets have an end.
+    """
+
+    deadline: np.ndarray
+    ontime: np.ndarray
+    overdue_hours: np.ndarray
+    finished: np.ndarray
+
+
+def verdict_with_messages(start, end, limit, unit, *, hours=None, calendar=None, suspended=None, as_of=None):
+    """Like :func:`verdict` but returns ``(Verdict, messages)`` instead of raising."""
+    start_s, end_s = _seconds(start), _seconds(end)
+    shape = np.broadcast_shapes(start_s.shape, end_s.shape, np.shape(limit), np.shape(unit))
+    start_s, end_s = np.broadcast_to(start_s, shape), np.broadcast_to(end_s, shape)
+    deadlines, messages = deadline_with_messages(start_s.view("datetime64[s]"), limit, unit, hours=hours,
+                                                 calendar=calendar, suspended=suspended)
+    shape = deadlines.shape
+    start_s, end_s = np.broadcast_to(start_s, shape), np.broadcast_to(end_s, shape)
+    messages = np.broadcast_to(messages, shape).copy()
+    finished = end_s != NAT_INT
+    messages[finished & (start_s != NAT_INT) & (end_s < start_s) & (messages == "")] = "完成时间早于开始时间"
+    due = deadlines.astype(np.int64)
+    reference = end_s
+    if as_of is not None:
+        reference = np.where(finished, end_s, np.broadcast_to(_seconds(as_of), shape))
+    known = (due != NAT_INT) & (reference != NAT_INT) & (messages == "")
+    overdue = np.where(known, np.maximum(reference - due, 0) / 3600, np.nan)
+    ontime = known & finished & (end_s <= due)
+    deadlines = np.where(messages == "", deadlines, np.datetime64("NaT"))
+    return Verdict(deadlines, ontime, overdue, finished), messages
+
+
+def verdict(start, end, limit, unit, *, hours=None, calendar=None, suspended=None, as_of=None) -> Verdict:
+    """Deadline, on-time flag and overdue hours in one pass (see :class:`Verdict`)."""
+    result, messages = verdict_with_messages(start, end, limit, unit, hours=hours, calendar=calendar,
+                                             suspended=suspended, as_of=as_of)
+    return collect(result, messages)
+
+
+# -- the working, in words -------------------------------------------------------------------
+def _day_label(calendar: WorkCalendar, day: np.datetime64) -> str:
+    from .calendar import COMPANY_WORK, MAKEUP
+    from .moments import format_day
+
+    kind = int(calendar.kinds[int((day - ORIGIN).astype(int))])
+    label = format_day(day.astype(object))
+    if kind == MAKEUP:
+        return label[:-1] + " 调休上班)"
+    if kind == COMPANY_WORK:
+        return label[:-1] + " 单位工作日)"
+    return label
+
+
+def _skipped(calendar: WorkCalendar, days: list[np.datetime64]) -> str:
+    """``10-01至10-08(国庆节、中秋节)`` for a run of days that are not working days."""
+    from .calendar import COMPANY_REST, HOLIDAY
+    from .moments import format_day
+
+    reasons = []
+    for day in days:
+        index = int((day - ORIGIN).astype(int))
+        kind = int(calendar.kinds[index])
+        reason = calendar.names.get(index) if kind == HOLIDAY else None
+        reason = reason or {HOLIDAY: "法定节假日", COMPANY_REST: "单位休息日"}.get(kind, "周末")
+        if reason not in reasons:
+            reasons.append(reason)
+    first, last = format_day(days[0].astype(object), weekday=False), format_day(days[-1].astype(object), weekday=False)
+    span = first if len(days) == 1 else f"{first}至{last}"
+    return f"{span}({'、'.join(reasons)})"
+
+
+def _walk(calendar: WorkCalendar, first: np.datetime64, last: np.datetime64, counted) -> tuple[list[str], list[str]]:
+    """Counted and skipped days from ``first`` to ``last``; ``counted(day)`` describes a counted day."""
+    taken, skipped, run = [], [], []
+    day = first
+    while day <= last:
+        index = int((day - ORIGIN).astype(int))
+        if calendar.working[index]:
+            if run:
+                skipped.append(_skipped(calendar, run))
+                run = []
+            text = counted(day)
+            if text:
+                taken.append(text)
+        else:
+            run.append(day)
+        day = day + np.timedelta64(1, "D")
+    if run:
+        skipped.append(_skipped(calendar, run))
+    return taken, skipped
+
+
+def _hours_text(seconds: float) -> str:
+    return f"{seconds / 3600:.2f}".rstrip("0").rstrip(".") + "小时"
+
+
+def explain(start, end, limit, unit, *, hours=None, calendar=None, suspended=None) -> np.ndarray:
+    """One line of Chinese per ticket showing the working behind its deadline and verdict.
+
+    It names the counted days (make-up workdays marked), the skipped ones with the festival
+    they belong to, business windows counted, suspensions, the deadline and the verdict.
+    Same arguments as :func:`verdict`; elements that cannot be computed carry their message
+    (raised as :class:`~udfs.errors.ElementErrors`, like the other functions).
+    """
+    from .moments import format_day, format_moment
+
+    calendar = _calendar(calendar)
+    result, messages = verdict_with_messages(start, end, limit, unit, hours=hours, calendar=calendar, suspended=suspended)
+    shape = result.deadline.shape
+    starts = np.broadcast_to(np.asarray(_seconds(start)), shape).ravel()
+    ends = np.broadcast_to(np.asarray(_seconds(end)), shape).ravel()
+    limits = np.broadcast_to(np.asarray(limit, dtype=object), shape).ravel()
+    units = np.broadcast_to(np.asarray(unit, dtype=object), shape).ravel()
+    hours_all = np.broadcast_to(np.asarray(hours if hours is not None else "", dtype=object), shape).ravel()
+    scalar_suspended = None
+    if suspended is not None and not isinstance(suspended, Suspensions):
+        scalar_suspended = np.broadcast_to(np.asarray(suspended, dtype=float), shape).ravel()
+    lines = np.full(shape, "", dtype=object)
+    flat_lines, flat_messages = lines.reshape(-1), messages.reshape(-1)
+    for i, due in enumerate(result.deadline.reshape(-1)):
+        if flat_messages[i] or np.isnat(due):
+            continue
+        begin = np.datetime64(int(starts[i]), "s")
+        business = _hours(hours_all[i] or None)
+        code = unit_code(units[i])
+        amount = f"{float(limits[i]):g}{UNIT_ZH[code]}"
+        start_day = begin.astype("datetime64[D]")
+        parts = [f"受理 {format_moment(begin)}({format_day(start_day.astype(object))[-3:-1]})"]
+        if code in (HOUR, MINUTE) and business is None:
+            parts.append(f"时限 {amount}，按自然时间连续计算(节假日照常计时)")
+        elif code in (HOUR, MINUTE):
+            lo, hi = int(starts[i]), int(due.astype(np.int64))
+
+            def window_text(day, lo=lo, hi=hi, business=business):
+                base = int(day.astype(np.int64)) * DAY_SECONDS
+                pieces = []
+                for w_start, w_end in business.windows:
+                    a, b = max(base + w_start, lo), min(base + w_end, hi)
+                    if b > a:
+                        pieces.append(f"{format_moment(np.datetime64(a, 's'))[11:]}-"
+                                      f"{format_moment(np.datetime64(b, 's'), midnight_as_24=True)[11:]}")
+                return f"{_day_label(calendar, day)} {','.join(pieces)}" if pieces else ""
+
+            taken, skipped = _walk(calendar, start_day, (due - np.timedelta64(1, "s")).astype("datetime64[D]"), window_text)
+            parts.append(f"时限 {amount}，按工作时段 {business.text} 计")
+            if skipped:
+                parts.append("跳过 " + "、".join(skipped))
+            parts.append("计入 " + "；".join(taken))
+        elif code == WORKDAY:
+            last = (due - np.timedelta64(1, "s")).astype("datetime64[D]")
+            taken, skipped = _walk(calendar, start_day + np.timedelta64(1, "D"), last, lambda d: _day_label(calendar, d))
+            parts.append(f"时限 {amount}(起算日不计)")
+            if skipped:
+                parts.append("跳过 " + "、".join(skipped))
+            parts.append("计入 " + "、".join(taken))
+        else:
+            nominal = start_day + np.timedelta64(int(float(limits[i])), "D")
+            last = (due - np.timedelta64(1, "s")).astype("datetime64[D]")
+            parts.append(f"时限 {amount}(自然日，起算日不计)，第{int(float(limits[i]))}日为 {_day_label(calendar, nominal)}")
+            if last > nominal and scalar_suspended is None and not isinstance(suspended, Suspensions):
+                _, skipped = _walk(calendar, nominal, last - np.timedelta64(1, "D"), lambda d: "")
+                parts.append(f"非工作日 {'、'.join(skipped)}，顺延至 {_day_label(calendar, last)}")
+        if scalar_suspended is not None and scalar_suspended[i] > 0:
+            parts.append(f"挂起 {_hours_text(scalar_suspended[i] * 3600)}不计时")
+        elif isinstance(suspended, Suspensions):
+            mine = suspended.owner == i
+            spans = [f"{format_moment(np.datetime64(int(a), 's'))}至{format_moment(np.datetime64(int(b), 's'))}"
+                     for a, b in zip(suspended.start[mine], suspended.end[mine])]
+            if spans:
+                parts.append("挂起 " + "、".join(spans) + " 不计时")
+        parts.append(f"截止 {format_moment(due, midnight_as_24=True)}")
+        if ends[i] == NAT_INT:
+            parts.append("尚未完成")
+        else:
+            finish = np.datetime64(int(ends[i]), "s")
+            late = result.overdue_hours.reshape(-1)[i]
+            verdict_text = "按时" if result.ontime.reshape(-1)[i] else f"超时 {_hours_text(late * 3600)}"
+            parts.append(f"完成 {format_moment(finish)}，{verdict_text}")
+        flat_lines[i] = "；".join(parts) + "。"
+    return collect(lines, messages)
