@@ -22,6 +22,7 @@ import dataclasses
 import re
 
 import numpy as np
+import pandas as pd
 
 from .calendar import ORIGIN, WHOLE_WORKDAY, BusinessHours, WorkCalendar, china_calendar, parse_hours
 from .errors import KaoheError, collect, merge_messages
@@ -237,7 +238,8 @@ def _base_deadline(start, limit, code, hours, calendar) -> tuple[np.ndarray, np.
         messages = merge_messages(messages, m1)
         clock = Clock(calendar, hours or WHOLE_WORKDAY)
     close = hours.windows[-1][1] if hours else DAY_SECONDS
-    return last.astype(np.int64) * DAY_SECONDS + close, messages, clock
+    # A zero-day period received after the close of business is due at once, not before it.
+    return np.maximum(start, last.astype(np.int64) * DAY_SECONDS + close), messages, clock
 
 
 def _is_working(calendar, days):
@@ -295,9 +297,43 @@ def _spread(messages, owner, shape):
     return out
 
 
+def _unique(values: np.ndarray, shape) -> tuple[list, np.ndarray]:
+    """Distinct values (text or BusinessHours) of an argument broadcast to ``shape``, and each element's index."""
+    size = int(np.prod(shape))
+
+    def key(value):
+        return value if isinstance(value, BusinessHours) else ("" if value is None else str(value))
+
+    if values.size == 1:  # the usual case: one unit or one calendar for the whole column
+        return [key(values.reshape(-1)[0])], np.zeros(size, dtype=np.int64)
+    flat = np.broadcast_to(values, shape).ravel()
+    text = np.array([v.text if isinstance(v, BusinessHours) else key(v) for v in flat])
+    distinct, index = np.unique(text, return_inverse=True)
+    return list(distinct), index
+
+
+def _limits(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Limits as floats (NaN = empty) and messages for text that is not a number or negatives."""
+    messages = np.full(values.shape, "", dtype=object)
+    if values.dtype.kind in "if":
+        limits = values.astype(float)
+    else:
+        limits = pd.to_numeric(pd.Series(values, dtype=object).replace("", None), errors="coerce").to_numpy(float)
+        given = np.array([not (v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and not v.strip()))
+                          for v in values], dtype=bool)
+        bad = given & np.isnan(limits)
+        messages[bad] = [f"时限不是数字: {v}" for v in values[bad]]
+    negative = limits < 0
+    if negative.any():
+        messages[negative] = [f"时限不能为负: {v:g}" for v in limits[negative]]
+        limits[negative] = np.nan
+    return limits, messages
+
+
 def _prepare(start, limit, unit, suspended):
     start_s = _seconds(start)
-    limit_arr = np.asarray(limit, dtype=object)
+    limit_arr = np.asarray(limit)
+    limit_arr = limit_arr if limit_arr.dtype.kind in "if" else limit_arr.astype(object)
     unit_arr = np.asarray(unit, dtype=object)
     shape = np.broadcast_shapes(start_s.shape, limit_arr.shape, unit_arr.shape,
                                 np.shape(suspended) if suspended is not None and not isinstance(suspended, Suspensions) else ())
@@ -309,40 +345,30 @@ def deadline_with_messages(start, limit, unit, *, hours=None, calendar=None, sus
     calendar = _calendar(calendar)
     start_s, limit_arr, unit_arr, shape = _prepare(start, limit, unit, suspended)
     start_s = np.broadcast_to(start_s, shape).ravel()
-    limit_obj = np.broadcast_to(limit_arr, shape).ravel()
-    unit_obj = np.broadcast_to(unit_arr, shape).ravel()
+    size = start_s.size
     if suspended is not None and not isinstance(suspended, Suspensions):
         suspended = np.broadcast_to(np.asarray(suspended, dtype=float), shape).ravel()
-    hours_arr = np.broadcast_to(np.asarray(hours if hours is not None else "", dtype=object), shape).ravel()
+    hours_arr = np.asarray(hours if hours is not None else "", dtype=object)
 
-    out = np.full(start_s.shape, NAT_INT, dtype=np.int64)
-    messages = np.full(start_s.shape, "", dtype=object)
-    limits = np.full(start_s.shape, np.nan)
-    codes = np.full(start_s.shape, -1)
-    for i, (lim, un) in enumerate(zip(limit_obj, unit_obj)):
-        if lim is None or (isinstance(lim, str) and not lim.strip()):
-            continue
+    out = np.full(size, NAT_INT, dtype=np.int64)
+    limits, messages = _limits(limit_arr.ravel())
+    limits = np.broadcast_to(limits.reshape(limit_arr.shape), shape).ravel().copy()
+    messages = np.broadcast_to(messages.reshape(limit_arr.shape), shape).ravel().copy()
+    codes = np.full(size, -1)
+    units, unit_index = _unique(unit_arr, shape)
+    for k, name in enumerate(units):
         try:
-            value = float(lim)
-        except (TypeError, ValueError):
-            messages[i] = f"时限不是数字: {lim}"
-            continue
-        if value != value:
-            continue
-        if value < 0:
-            messages[i] = f"时限不能为负: {value:g}"
-            continue
-        limits[i] = value
-        try:
-            codes[i] = unit_code(un)
+            codes[unit_index == k] = unit_code(name)
         except KaoheError as err:
-            messages[i] = err.zh
+            messages[(unit_index == k) & (messages == "") & ~np.isnan(limits)] = err.zh
     live = (start_s != NAT_INT) & ~np.isnan(limits) & (messages == "") & (codes >= 0)
+    hours_keys, hours_index = _unique(hours_arr, shape)
+    key = codes * len(hours_keys) + hours_index
     groups = {}
-    for i in np.flatnonzero(live):
-        groups.setdefault((int(codes[i]), hours_arr[i] if isinstance(hours_arr[i], BusinessHours) else str(hours_arr[i] or "")), []).append(i)
-    for (code, hours_key), members in groups.items():
-        index = np.asarray(members)
+    for value in np.unique(key[live]):
+        code, h = divmod(int(value), len(hours_keys))
+        groups[(code, hours_keys[h])] = np.flatnonzero(live & (key == value))
+    for (code, hours_key), index in groups.items():
         try:
             hours_value = _hours(hours_key or None)
         except KaoheError as err:
@@ -432,6 +458,21 @@ class Verdict:
     finished: np.ndarray
 
 
+def judge(deadlines, end, as_of=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(ontime, overdue_hours, finished)`` for known deadlines and ends (NaT = not finished).
+
+    On time ⇔ finished at or before the deadline. Overdue hours are natural hours from the
+    deadline to the end, or to ``as_of`` for unfinished tickets; NaN where unknown.
+    """
+    due = np.asarray(deadlines, dtype="datetime64[s]").astype(np.int64)
+    end_s = np.broadcast_to(_seconds(end), due.shape)
+    finished = end_s != NAT_INT
+    reference = end_s if as_of is None else np.where(finished, end_s, np.broadcast_to(_seconds(as_of), due.shape))
+    known = (due != NAT_INT) & (reference != NAT_INT)
+    overdue = np.where(known, np.maximum(reference - due, 0) / 3600, np.nan)
+    return known & finished & (end_s <= due), overdue, finished
+
+
 def verdict_with_messages(start, end, limit, unit, *, hours=None, calendar=None, suspended=None, as_of=None):
     """Like :func:`verdict` but returns ``(Verdict, messages)`` instead of raising."""
     start_s, end_s = _seconds(start), _seconds(end)
@@ -444,14 +485,8 @@ def verdict_with_messages(start, end, limit, unit, *, hours=None, calendar=None,
     messages = np.broadcast_to(messages, shape).copy()
     finished = end_s != NAT_INT
     messages[finished & (start_s != NAT_INT) & (end_s < start_s) & (messages == "")] = "完成时间早于开始时间"
-    due = deadlines.astype(np.int64)
-    reference = end_s
-    if as_of is not None:
-        reference = np.where(finished, end_s, np.broadcast_to(_seconds(as_of), shape))
-    known = (due != NAT_INT) & (reference != NAT_INT) & (messages == "")
-    overdue = np.where(known, np.maximum(reference - due, 0) / 3600, np.nan)
-    ontime = known & finished & (end_s <= due)
     deadlines = np.where(messages == "", deadlines, np.datetime64("NaT"))
+    ontime, overdue, finished = judge(deadlines, end_s.view("datetime64[s]"), as_of)
     return Verdict(deadlines, ontime, overdue, finished), messages
 
 

@@ -1,0 +1,66 @@
+"""``kaohe``: the command line (Chinese first, English after)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from udfs.errors import KaoheError
+
+EPILOG = "退出码 / exit codes: 0 成功 success, 1 输入有误 bad input, 2 用法错误 wrong usage"
+
+
+def _demo(options) -> int:
+    from generators.demo import synthesize_month
+    from generators.ledger import compute_ledger, write_ledger
+    from udfs import rulebook as rulebooks
+    from udfs.calendar import china_calendar
+
+    out = Path(options.out)
+    out.mkdir(parents=True, exist_ok=True)
+    month = options.month
+    book = rulebooks.load(options.rulebook)
+    calendar = china_calendar()
+    tickets = synthesize_month(month, tickets=options.tickets)
+    as_of = (np.datetime64(month, "M") + 1).astype("datetime64[s]")
+    ledger = compute_ledger(tickets, book, as_of=as_of, calendar=calendar)
+    path = out / f"台账_{month}.xlsx"
+    write_ledger(ledger, path, rulebook=book, month=month, calendar_version=calendar.version)
+    print(f"示例月份 {month}，考核办法 {book.title}({book.name})")
+    print(f"读入 {ledger.read} 行 = 入账 {len(ledger.rows)} 行 + 拒收 {len(ledger.rejected)} 行"
+          f"{'' if ledger.reconciles else '  ！不平衡'}")
+    for stage in ledger.stages:
+        flags = ledger.rows[f"{stage}及时"]
+        print(f"  {stage}: 及时 {int((flags == '是').sum())}，超时 {int(flags.isin(['否', '超时未完成']).sum())}")
+    print(f"已写出 / wrote: {path}")
+    return 0 if ledger.reconciles else 1
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(
+        prog="kaohe", description="考核: 通信代维客户投诉处理考核工具 / telecom complaint-handling assessment",
+        epilog=EPILOG)
+    commands = main.add_subparsers(dest="command", metavar="命令", required=True)
+    demo = commands.add_parser("demo", help="用内置示例数据跑一遍主流程 / run the main job on built-in data", epilog=EPILOG)
+    demo.add_argument("--out", default="kaohe-demo", help="输出目录 / output folder (默认 kaohe-demo)")
+    demo.add_argument("--month", default="2025-10", help="示例月份 YYYY-MM / month (默认 2025-10，含国庆)")
+    demo.add_argument("--rulebook", default="jiangmen", help="考核办法 / rulebook (默认 jiangmen)")
+    demo.add_argument("--tickets", type=int, default=1500, help="工单数 / number of tickets")
+    demo.set_defaults(run=_demo)
+    return main
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = parser().parse_args(argv)
+    try:
+        return options.run(options)
+    except KaoheError as err:
+        print(f"错误 / error: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

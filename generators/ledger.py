@@ -1,0 +1,226 @@
+"""The ticket ledger (台账): one row per ticket with each stage's deadline, verdict and deduction.
+
+:func:`compute_ledger` is plain pandas/numpy over the engine; :func:`write_ledger` writes it
+with xlsxwriter row by row (constant memory), ticket text always as text, never formulas.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xlsxwriter
+
+import udfs
+from udfs import scoring
+from udfs.calendar import WorkCalendar, china_calendar
+from udfs.errors import merge_messages
+from udfs.rulebook import CANONICAL_FIELDS, Rulebook
+from udfs.timeliness import judge, parse_suspensions
+
+# Fixed, so that the same input gives byte-identical files.
+CREATED = dt.datetime(2000, 1, 1)
+SOURCE_FIELDS = ("ticket_id", "unit", "kind", "priority", "area", "dispatched_at", "accepted_at", "replied_at",
+                 "closed_at", "visited_at", "suspended", "customer", "phone", "address", "content")
+
+
+@dataclasses.dataclass
+class Ledger:
+    """Accepted tickets with computed columns, rejected rows with reasons, and the stages computed."""
+
+    rows: pd.DataFrame
+    rejected: pd.DataFrame
+    stages: tuple[str, ...]
+    read: int
+
+    @property
+    def reconciles(self) -> bool:
+        return self.read == len(self.rows) + len(self.rejected)
+
+
+def _stage_fields(rulebook: Rulebook, columns) -> dict[str, tuple[str, str]]:
+    """Stages whose start and end fields the tickets carry: ``{stage: (start_field, end_field)}``."""
+    fields = {}
+    for row in rulebook.time_limits:
+        if row.stage not in fields and row.end_field and row.start_field in columns and row.end_field in columns:
+            fields[row.stage] = (row.start_field, row.end_field)
+    return fields
+
+
+def compute_ledger(tickets: pd.DataFrame, rulebook: Rulebook, *, as_of: np.datetime64,
+                   calendar: WorkCalendar | None = None, first_row: int = 2) -> Ledger:
+    """Deadlines, on-time flags, overdue hours and per-ticket deductions for every stage.
+
+    ``tickets`` has canonical field names; ``as_of`` (e.g. the end of the assessed month)
+    judges tickets still open; ``first_row`` is the source row number of the first ticket,
+    used to name rejected rows. Every ticket ends in ``rows`` or in ``rejected``.
+    """
+    calendar = calendar or china_calendar()
+    frame = tickets.reset_index(drop=True).copy()
+    problems = np.full(len(frame), "", dtype=object)
+    columns = np.full(len(frame), "", dtype=object)
+
+    def reject(mask, column, reason):
+        fresh = np.asarray(mask) & (problems == "")
+        problems[fresh] = reason if isinstance(reason, str) else reason[fresh]
+        columns[fresh] = CANONICAL_FIELDS.get(column, column)
+
+    ids = frame["ticket_id"].astype("string").str.strip()
+    reject(ids.isna() | (ids == ""), "ticket_id", "缺少工单号")
+    reject(ids.duplicated(keep="first") & ids.notna(), "ticket_id", "工单号重复")
+    suspensions, suspension_messages = parse_suspensions(frame.get("suspended", pd.Series([""] * len(frame))).to_numpy(object))
+    reject(suspension_messages != "", "suspended", suspension_messages)
+
+    stages = _stage_fields(rulebook, frame.columns)
+    computed = {}
+    for stage, (start_field, end_field) in stages.items():
+        start = frame[start_field].to_numpy("datetime64[s]")
+        end = frame[end_field].to_numpy("datetime64[s]")
+        reject(~np.isnat(end) & ~np.isnat(start) & (end < start), end_field, f"{CANONICAL_FIELDS[end_field]}早于{CANONICAL_FIELDS[start_field]}")
+        deadlines, messages = scoring.due_with_messages(
+            rulebook, stage, start, frame.get("priority"), frame.get("area"), frame.get("kind"),
+            calendar=calendar, suspended=suspensions)
+        reject(messages != "", start_field, messages)
+        ontime, overdue, finished = judge(deadlines, end, as_of)
+        computed[stage] = (deadlines, ontime, overdue, finished)
+
+    deduction = np.zeros(len(frame))
+    basis = np.full(len(frame), "", dtype=object)
+    for item in rulebook.items:
+        kind, _, argument = item.measure.partition(":")
+        if kind != "overdue":
+            continue
+        hit = np.zeros(len(frame), dtype=bool)
+        for stage in argument.split("|"):
+            if stage in computed:
+                hit |= computed[stage][2] > 0
+        deduction += np.where(hit, item.points[0], 0.0)
+        basis = np.where(hit, np.char.add(basis.astype(str), f"{item.name}-{item.points[0]:g}{item.unit};"), basis)
+
+    out = frame[[f for f in SOURCE_FIELDS if f in frame.columns]].copy()
+    for stage, (deadlines, ontime, overdue, finished) in computed.items():
+        out[f"{stage}截止"] = deadlines
+        out[f"{stage}及时"] = np.where(finished, np.where(ontime, "是", "否"), np.where(overdue > 0, "超时未完成", "未完成"))
+        out[f"{stage}超时小时"] = np.round(overdue, 4)
+    out["扣分"] = deduction
+    out["扣分依据"] = basis
+    bad = problems != ""
+    rejected = pd.DataFrame({
+        "源行号": np.arange(len(frame))[bad] + first_row,
+        "工单号": ids[bad].fillna("").to_numpy(object),
+        "列": columns[bad],
+        "原值": [_original(frame, CANONICAL_FIELDS, c, i) for c, i in zip(columns[bad], np.flatnonzero(bad))],
+        "原因": problems[bad],
+    })
+    return Ledger(out[~bad].reset_index(drop=True), rejected, tuple(computed), len(frame))
+
+
+def _original(frame, fields, column_label, index) -> str:
+    field = next((f for f, label in fields.items() if label == column_label), column_label)
+    value = frame[field].iloc[index] if field in frame.columns else ""
+    return "" if value is None or (isinstance(value, float) and value != value) or value is pd.NaT else str(value)
+
+
+HEADERS = {field: label for field, label in CANONICAL_FIELDS.items()}
+
+
+def write_ledger(ledger: Ledger, path: Path, *, rulebook: Rulebook, month: str, calendar_version: str) -> None:
+    """Write the ledger workbook: 台账 (frozen header, filters, overdue rows highlighted,
+    A4 landscape with the header repeated), 拒收 (every rejected row and why), 说明 (versions, counts)."""
+    book = xlsxwriter.Workbook(str(path), {
+        "constant_memory": True,
+        "default_date_format": "yyyy-mm-dd hh:mm:ss",
+        "strings_to_formulas": False,
+        "strings_to_urls": False,
+        "strings_to_numbers": False,
+    })
+    stamp = f"考核办法 {rulebook.name} {rulebook.version}; 日历 {calendar_version}; 程序 kaohe {udfs.__version__}"
+    book.set_properties({"title": f"{month} 投诉工单台账", "subject": rulebook.title, "comments": stamp,
+                         "author": "kaohe", "created": CREATED})
+    header = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "vcenter"})
+    late = book.add_format({"bg_color": "#FCE4D6"})
+    number = book.add_format({"num_format": "0.00"})
+
+    rows = ledger.rows
+    sheet = book.add_worksheet("台账")
+    labels = [HEADERS.get(c, c) for c in rows.columns]
+    for j, label in enumerate(labels):
+        sheet.write_string(0, j, label, header)
+        sheet.set_column(j, j, _width(label, rows.iloc[:, j]))
+    date_columns = [j for j, c in enumerate(rows.columns) if pd.api.types.is_datetime64_any_dtype(rows[c])]
+    float_columns = [j for j, c in enumerate(rows.columns) if pd.api.types.is_float_dtype(rows[c])]
+    values = rows.to_numpy(object)
+    for i, record in enumerate(values, start=1):
+        for j, value in enumerate(record):
+            if value is None or value is pd.NaT or value == "" or (isinstance(value, float) and value != value):
+                continue
+            if j in date_columns:
+                sheet.write_datetime(i, j, pd.Timestamp(value).to_pydatetime())
+            elif j in float_columns:
+                sheet.write_number(i, j, float(value), number)
+            elif isinstance(value, (int, np.integer)):
+                sheet.write_number(i, j, int(value))
+            else:
+                sheet.write_string(i, j, str(value))
+    last_column = len(labels) - 1
+    sheet.freeze_panes(1, 1)
+    sheet.autofilter(0, 0, max(len(values), 1), last_column)
+    if "扣分" in rows.columns and len(values):
+        column = _letters(list(rows.columns).index("扣分"))
+        sheet.conditional_format(1, 0, len(values), last_column,
+                                 {"type": "formula", "criteria": f"=${column}2>0", "format": late})
+    sheet.set_landscape()
+    sheet.set_paper(9)  # A4
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(0)
+    sheet.set_footer("&C第 &P 页，共 &N 页")
+
+    rejected = book.add_worksheet("拒收")
+    for j, label in enumerate(ledger.rejected.columns):
+        rejected.write_string(0, j, label, header)
+        rejected.set_column(j, j, 14 if label != "原因" else 40)
+    for i, record in enumerate(ledger.rejected.to_numpy(object), start=1):
+        for j, value in enumerate(record):
+            if isinstance(value, (int, np.integer)):
+                rejected.write_number(i, j, int(value))
+            else:
+                rejected.write_string(i, j, "" if value is None else str(value))
+
+    notes = book.add_worksheet("说明")
+    notes.set_column(0, 0, 16)
+    notes.set_column(1, 1, 70)
+    for i, (key, value) in enumerate([
+        ("考核月份", month), ("考核办法", f"{rulebook.title}({rulebook.name} {rulebook.version})"),
+        ("日历数据", calendar_version), ("程序版本", f"kaohe {udfs.__version__}"),
+        ("读入行数", ledger.read), ("入账行数", len(ledger.rows)), ("拒收行数", len(ledger.rejected)),
+        ("计算环节", "、".join(ledger.stages)),
+    ]):
+        notes.write_string(i, 0, key, header)
+        if isinstance(value, int):
+            notes.write_number(i, 1, value)
+        else:
+            notes.write_string(i, 1, str(value))
+    book.close()
+
+
+def _letters(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _width(label: str, column: pd.Series) -> float:
+    """A column width that fits Chinese text (two units a CJK character), from a sample."""
+    def units(text: str) -> int:
+        return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return 20
+    sample = column.head(200).astype(str)
+    return min(max([units(label)] + [units(s) for s in sample]) + 2, 60)

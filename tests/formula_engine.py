@@ -1,0 +1,90 @@
+"""Evaluate a built workbook with the `formulas` engine, our KH_ functions registered.
+
+The adapter only does what Excel + xlwings do at the edge: empty cells → None, results
+as 2-D arrays, datetimes → Excel serial numbers, None → "".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from pathlib import Path
+
+import numpy as np
+
+from udfs.catalogue import load_all
+
+EPOCH = dt.datetime(1899, 12, 30)
+
+
+def _to_excel(value):
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return (value - EPOCH).total_seconds() / 86400
+    return value
+
+
+def _adapt(impl):
+    import schedula as sh
+
+    def clean(arg):
+        if isinstance(arg, np.ndarray):
+            return np.vectorize(lambda v: None if v is sh.EMPTY else v, otypes=[object])(arg)
+        return None if arg is sh.EMPTY else arg
+
+    @functools.wraps(impl)
+    def call(*args):
+        result = impl(*[clean(a) for a in args])
+        return np.vectorize(_to_excel, otypes=[object])(result)
+
+    return call
+
+
+@functools.cache
+def register() -> None:
+    from formulas.functions import get_functions, wrap_func
+
+    functions = get_functions()
+    for spec in load_all().values():
+        functions[spec.name] = functions[f"_XLUDF.{spec.name}"] = wrap_func(_adapt(spec.impl))
+
+
+def evaluate(path: Path) -> dict[str, object]:
+    """Every computed cell of the workbook as ``{"SHEET!A1": value}`` (sheet names upper-case)."""
+    import formulas
+    from formulas.ranges import Ranges
+
+    register()
+    model = formulas.ExcelModel().loads(str(path)).finish()
+    solution = model.calculate()
+    values = {}
+    for key, ranges in solution.items():
+        ref = key.split("]", 1)[1].replace("'", "")
+        sheet, cells = ref.split("!")
+        array = np.asarray(ranges.value if hasattr(ranges, "value") else ranges, dtype=object)
+        if ":" not in cells:
+            values[f"{sheet}!{cells}"] = array.reshape(-1)[0]
+            continue
+        first = cells.split(":")[0]
+        column = "".join(c for c in first if c.isalpha())
+        row = int("".join(c for c in first if c.isdigit()))
+        for (i, j), value in np.ndenumerate(array.reshape(array.shape[0], -1)):
+            values[f"{sheet}!{_column(_column_index(column) + j)}{row + i}"] = value
+    return values
+
+
+def _column_index(letters: str) -> int:
+    index = 0
+    for char in letters:
+        index = index * 26 + ord(char) - 64
+    return index - 1
+
+
+def _column(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
