@@ -137,3 +137,17 @@ def test_workbook_formulas_evaluate_to_engine_values(tmp_path):
     assert cells["工单!I3"] == timeliness.china_calendar().workdays_between(np.datetime64("2025-09-30"), np.datetime64("2025-10-12"))
     assert "10-11(周六 调休上班)" in cells["工单!J2"]
     assert cells["工单!J3"] == "客户138****5678"
+
+
+def test_the_xlwings_layer_exposes_every_function_with_its_argument_names():
+    import inspect
+
+    import udfs.excel as excel
+
+    for spec in load_all().values():
+        function = getattr(excel, spec.name)
+        parameters = inspect.signature(function).parameters
+        assert list(parameters) == [a.name for a in spec.args]
+        assert [p.default is None for p in parameters.values()] == [a.optional for a in spec.args]
+        assert function.__doc__ == spec.description
+    assert excel.KH_WORKDAYS([["2025-10-01"]], [["2025-10-12"]]) == [[3]]
