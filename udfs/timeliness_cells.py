@@ -71,11 +71,17 @@ def kh_is_workday(when):
     def compute():
         (days,) = broadcast(when)
         moments, messages = _moments(days)
-        calendar = active_calendar()
-        safe = np.where(np.isnat(moments) | (messages != ""), np.datetime64("2024-01-08"), moments)
-        index, coverage = calendar.index(safe)
-        return calendar.working[index], merge_messages(messages, coverage), np.isnat(moments) & (messages == "")
+        working, more = _calendar_call(active_calendar().is_workday, moments)
+        return working, merge_messages(messages, more), np.isnat(moments) & (messages == "")
     return guarded(compute)
+
+
+def _calendar_call(method, *args):
+    """A calendar method's values and per-element messages (it raises ElementErrors with both)."""
+    try:
+        return method(*args), None
+    except ElementErrors as err:
+        return err.values, err.messages
 
 
 @register("KH_WORKDAYS", "工作日天数", "两日期之间的工作日天数，首尾两天都计入(同NETWORKDAYS，按中国节假日和调休)。结束早于开始时为负数。",
@@ -85,15 +91,8 @@ def kh_workdays(first_day, last_day):
     def compute():
         a, b = broadcast(first_day, last_day)
         (ma, ea), (mb, eb) = _moments(a), _moments(b)
-        empty = np.isnat(ma) | np.isnat(mb)
-        safe = np.datetime64("2024-01-08")
-        calendar = active_calendar()
-        sa, ca = calendar.index(np.where(empty, safe, ma))
-        sb, cb = calendar.index(np.where(empty, safe, mb))
-        lo, hi = np.minimum(sa, sb), np.maximum(sa, sb)
-        count = calendar.cumulative[hi + 1] - calendar.cumulative[lo]
-        count = np.where(sb < sa, -count, count)
-        return count, merge_messages(ea, eb, ca, cb), empty & (ea == "") & (eb == "")
+        count, more = _calendar_call(active_calendar().workdays_between, ma, mb)
+        return count, merge_messages(ea, eb, more), (np.isnat(ma) | np.isnat(mb)) & (ea == "") & (eb == "")
     return guarded(compute)
 
 
@@ -114,10 +113,7 @@ def kh_add_workdays(from_day, days):
                 counts[index] = int(float(value))
         empty = (np.isnat(moments) | np.vectorize(lambda v: v is None, otypes=[bool])(n)) & (messages == "")
         safe = np.where(empty | (messages != ""), np.datetime64("2024-01-08"), moments.astype("datetime64[D]"))
-        try:
-            result, more = active_calendar().add_workdays(safe, counts), None
-        except ElementErrors as err:
-            result, more = err.values, err.messages
+        result, more = _calendar_call(active_calendar().add_workdays, safe, counts)
         return result.astype("datetime64[s]"), merge_messages(messages, more), empty
     return guarded(compute)
 
