@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import xlsxwriter
+from xlsxwriter.utility import xl_col_to_name
 
 import udfs
 from udfs import scoring
@@ -169,7 +170,7 @@ def write_ledger(ledger: Ledger, path: Path, *, rulebook: Rulebook, month: str, 
     sheet.freeze_panes(1, 1)
     sheet.autofilter(0, 0, max(len(values), 1), last_column)
     if "扣分" in rows.columns and len(values):
-        column = _letters(list(rows.columns).index("扣分"))
+        column = xl_col_to_name(list(rows.columns).index("扣分"))
         sheet.conditional_format(1, 0, len(values), last_column,
                                  {"type": "formula", "criteria": f"=${column}2>0", "format": late})
     sheet.set_landscape()
@@ -204,15 +205,6 @@ def write_ledger(ledger: Ledger, path: Path, *, rulebook: Rulebook, month: str, 
         else:
             notes.write_string(i, 1, str(value))
     book.close()
-
-
-def _letters(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def _width(label: str, column: pd.Series) -> float:

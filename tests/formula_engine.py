@@ -11,6 +11,7 @@ import functools
 from pathlib import Path
 
 import numpy as np
+from xlsxwriter.utility import xl_cell_to_rowcol, xl_rowcol_to_cell
 
 from udfs.catalogue import load_all
 
@@ -66,25 +67,7 @@ def evaluate(path: Path) -> dict[str, object]:
         if ":" not in cells:
             values[f"{sheet}!{cells}"] = array.reshape(-1)[0]
             continue
-        first = cells.split(":")[0]
-        column = "".join(c for c in first if c.isalpha())
-        row = int("".join(c for c in first if c.isdigit()))
+        row, column = xl_cell_to_rowcol(cells.split(":")[0])
         for (i, j), value in np.ndenumerate(array.reshape(array.shape[0], -1)):
-            values[f"{sheet}!{_column(_column_index(column) + j)}{row + i}"] = value
+            values[f"{sheet}!{xl_rowcol_to_cell(row + i, column + j)}"] = value
     return values
-
-
-def _column_index(letters: str) -> int:
-    index = 0
-    for char in letters:
-        index = index * 26 + ord(char) - 64
-    return index - 1
-
-
-def _column(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
