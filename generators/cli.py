@@ -39,6 +39,30 @@ def _demo(options) -> int:
     return 0 if ledger.reconciles else 1
 
 
+def _rulebooks(options) -> int:
+    from udfs import rulebook as rulebooks
+    from udfs.rulelist import markdown
+
+    if options.name:
+        print(markdown(rulebooks.load(options.name)))
+        return 0
+    infos = rulebooks.installed()
+    width = max(len(info.name) for info in infos)
+    for info in infos:
+        print(f"{info.name:<{width}}  {info.version:<8}  {info.title}  〔{info.source}〕")
+    print(f"共 {len(infos)} 个考核办法 / {len(infos)} rulebooks")
+    return 0
+
+
+def _check(options) -> int:
+    from udfs import rulebook as rulebooks
+
+    book = rulebooks.check(options.file)
+    print(f"规则文件有效 / valid: {options.file} — {book.title}，{len(book.items)} 个考核项，"
+          f"{len(book.time_limits)} 条时限")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(
         prog="kaohe", description="考核: 通信代维客户投诉处理考核工具 / telecom complaint-handling assessment",
@@ -50,6 +74,13 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--rulebook", default="jiangmen", help="考核办法 / rulebook (默认 jiangmen)")
     demo.add_argument("--tickets", type=int, default=1500, help="工单数 / number of tickets")
     demo.set_defaults(run=_demo)
+    listing = commands.add_parser("rulebooks", help="列出已安装的考核办法，或显示一个的规则清单 / list rulebooks",
+                                  epilog=EPILOG)
+    listing.add_argument("name", nargs="?", help="考核办法名称: 显示其中文规则清单 / show one's rule list")
+    listing.set_defaults(run=_rulebooks)
+    check = commands.add_parser("check", help="检查规则文件 / validate a rulebook file", epilog=EPILOG)
+    check.add_argument("file", help="规则文件 RULEBOOK.toml")
+    check.set_defaults(run=_check)
     return main
 
 

@@ -54,3 +54,16 @@ def test_ticket_text_is_never_a_formula(demo):
 def test_same_month_twice_is_byte_identical(demo, tmp_path):
     assert main(["demo", "--out", str(tmp_path), "--tickets", "400"]) == 0
     assert (tmp_path / "台账_2025-10.xlsx").read_bytes() == demo.read_bytes()
+
+
+def test_cli_exit_codes_and_rulebook_commands(tmp_path, capsys):
+    assert main(["rulebooks"]) == 0
+    assert "jiangmen" in capsys.readouterr().out
+    assert main(["check", "udfs/rulebooks/jiangmen.toml"]) == 0
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[rulebook]\nname = "bad"\n', encoding="utf-8")
+    assert main(["check", str(bad)]) == 1
+    assert "bad.toml" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as usage:
+        main(["no-such-command"])
+    assert usage.value.code == 2

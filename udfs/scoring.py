@@ -1,0 +1,423 @@
+"""Scoring: deductions, item amounts, totals, grades, pass, payment, contract risk, deadlines.
+
+Plain functions over numpy arrays (a cell, a column or a month of values); the rules
+come from a :class:`~udfs.rulebook.Rulebook`. Conventions:
+
+* Amounts are magnitudes: a deduction of 8 points is ``8`` (the rulebook's kind says
+  which way it goes); money items are in 元 like their rulebook says.
+* Counts are whole occurrences (次/张/人次/月 ...); NaN means an empty cell and gives NaN.
+* "N次以上扣除该项目所有分数": 以上 includes N (count ≥ N) unless the item says
+  ``zero_out_inclusive = false`` (count > N); the item then loses its allocated points.
+* Doubling for repeats (加倍扣分) counts a repeated occurrence twice, once: a repeat
+  never counts four times.
+* Functions that can fail per element come as ``*_with_messages`` returning a message
+  array ("" where fine); the plain function raises :class:`~udfs.errors.ElementErrors`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import timeliness
+from .errors import KaoheError, collect
+from .rulebook import RISK_OPS, Item, Rulebook, TimeLimit, load
+
+_EPS = 1e-9
+
+
+def _floats(values) -> np.ndarray:
+    """Numbers as float arrays; None becomes NaN."""
+    array = np.asarray(values, dtype=object)
+    out = np.full(array.shape, np.nan)
+    for index, value in np.ndenumerate(array):
+        if value is not None:
+            out[index] = float(value)
+    return out
+
+
+def _book(rulebook) -> Rulebook:
+    return rulebook if isinstance(rulebook, Rulebook) else load(rulebook)
+
+
+def _fmt(number: float) -> str:
+    return f"{number:g}"
+
+
+# -- one deduction ------------------------------------------------------------------------------
+def deduct_with_messages(count, per_unit, zero_out_at=None, item_points=None, doubled=None, *,
+                         zero_out_inclusive=True):
+    """Like :func:`deduct` but returns ``(amounts, messages)``."""
+    arrays = [_floats(count), _floats(per_unit)]
+    arrays.append(_floats(zero_out_at) if zero_out_at is not None else np.array(np.nan))
+    arrays.append(_floats(item_points) if item_points is not None else np.array(np.nan))
+    doubled_raw = np.asarray(doubled, dtype=object) if doubled is not None else np.array(None, dtype=object)
+    shape = np.broadcast_shapes(*(a.shape for a in arrays), doubled_raw.shape)
+    n, unit, threshold, points = (np.broadcast_to(a, shape) for a in arrays)
+    doubled_raw = np.broadcast_to(doubled_raw, shape)
+    # TRUE doubles every occurrence; a number says how many of them are repeats.
+    repeats = np.zeros(shape)
+    for index, value in np.ndenumerate(doubled_raw):
+        if isinstance(value, (bool, np.bool_)):
+            repeats[index] = n[index] if value else 0.0
+        elif value is not None:
+            repeats[index] = float(value)
+    inclusive = np.broadcast_to(np.asarray(zero_out_inclusive, dtype=bool), shape)
+
+    messages = np.full(shape, "", dtype=object)
+    checks = [
+        (n < 0, lambda i: f"次数不能为负: {_fmt(n[i])}"),
+        (~np.isnan(n) & (n != np.floor(n)), lambda i: f"次数须为整数: {_fmt(n[i])}"),
+        (unit < 0, lambda i: f"每次扣分不能为负: {_fmt(unit[i])}"),
+        (repeats < 0, lambda i: f"加倍次数不能为负: {_fmt(repeats[i])}"),
+        (np.nan_to_num(repeats) > np.nan_to_num(n), lambda i: f"加倍次数 {_fmt(repeats[i])} 多于总次数 {_fmt(n[i])}"),
+        (~np.isnan(threshold) & np.isnan(points), lambda i: "规定了“N次以上扣除该项目所有分数”须给出该项目分值"),
+        (~np.isnan(threshold) & (threshold < 1), lambda i: f"清零次数应至少为1: {_fmt(threshold[i])}"),
+        (points < 0, lambda i: f"项目分值不能为负: {_fmt(points[i])}"),
+    ]
+    for bad, text in checks:
+        with np.errstate(invalid="ignore"):
+            bad = bad & (messages == "")
+        for index in zip(*np.nonzero(bad)) if shape else ([()] if bad else []):
+            messages[index] = text(index)
+
+    amount = (n + np.nan_to_num(repeats)) * unit
+    reached = np.where(inclusive, n >= threshold, n > threshold)  # NaN threshold → False
+    amount = np.where(reached, points, amount)
+    amount = np.where(np.isnan(points), amount, np.fmin(amount, points))
+    amount = np.where(messages == "", amount, np.nan)
+    return amount, messages
+
+
+def deduct(count, per_unit, zero_out_at=None, item_points=None, doubled=None, *, zero_out_inclusive=True):
+    """Points (or 元) deducted for one item: ``(count + repeats) × per_unit``.
+
+    ``count`` occurrences (次/张/人次, whole numbers ≥ 0); ``per_unit`` amount per occurrence;
+    ``zero_out_at`` N of "N次以上扣除该项目所有分数": when count ≥ N (inclusive; count > N with
+    ``zero_out_inclusive=False``) the deduction is ``item_points``, the item's allocated
+    points, which also cap the deduction. ``doubled``: how many of the occurrences are
+    repeats that count twice (加倍扣分, never compounding), or True for all of them.
+    """
+    return collect(*deduct_with_messages(count, per_unit, zero_out_at, item_points, doubled,
+                                         zero_out_inclusive=zero_out_inclusive))
+
+
+# -- one rulebook item --------------------------------------------------------------------------
+def _range_text(item: Item) -> str:
+    lo, hi = item.points
+    if lo == hi:
+        return f"{_fmt(lo)}{item.unit}/{item.per}"
+    if np.isinf(hi):
+        return f"不低于{_fmt(lo)}{item.unit}/{item.per}"
+    return f"{_fmt(lo)}~{_fmt(hi)}{item.unit}/{item.per}"
+
+
+def item_with_messages(rulebook, item_id, count, chosen=None, repeats=None):
+    """Like :func:`item` but returns ``(amounts, defaulted, messages)``.
+
+    ``defaulted`` is True where a range item had no chosen value and its minimum was used
+    (the sheet flags it).
+    """
+    book = _book(rulebook)
+    ids = np.asarray(item_id, dtype=object)
+    n = _floats(count)
+    pick = _floats(chosen) if chosen is not None else np.array(np.nan)
+    rep = np.asarray(repeats, dtype=object) if repeats is not None else np.array(None, dtype=object)
+    shape = np.broadcast_shapes(ids.shape, n.shape, pick.shape, rep.shape)
+    ids, n, pick, rep = (np.broadcast_to(a, shape) for a in (ids, n, pick, rep))
+    amounts = np.full(shape, np.nan)
+    defaulted = np.zeros(shape, dtype=bool)
+    messages = np.full(shape, "", dtype=object)
+    groups: dict[str, list] = {}
+    for index, key in np.ndenumerate(ids):
+        if key is None or not str(key).strip():
+            if not np.isnan(n[index]):
+                messages[index] = "未指定考核项"
+        else:
+            groups.setdefault(str(key).strip(), []).append(index)
+    for key, members in groups.items():
+        where = tuple(np.array(members).T) if shape else ()
+        try:
+            item = book.item(key)
+        except KaoheError as err:
+            messages[where] = err.zh
+            continue
+        lo, hi = item.points
+        unit = np.where(np.isnan(pick[where]), lo, pick[where])
+        group_messages = np.full(np.shape(unit), "", dtype=object)
+        outside = ~np.isnan(pick[where]) & ((pick[where] < lo - _EPS) | (pick[where] > hi + _EPS))
+        group_messages[outside] = (f"选定值超出范围: {{}}(“{item.name}”为{_range_text(item)})" if item.ranged else
+                                   f"该项为固定值{_range_text(item)}，不能另选 {{}}")
+        for position in zip(*np.nonzero(outside)) if np.ndim(outside) else ([()] if outside else []):
+            group_messages[position] = group_messages[position].format(_fmt(np.asarray(pick[where])[position]))
+        group_rep = rep[where]
+        has_rep = np.vectorize(lambda v: v is not None and v is not False and v == v and v != 0, otypes=[bool])(group_rep)
+        if not item.doubles:
+            group_messages[has_rep & (group_messages == "")] = f"“{item.name}”不适用加倍扣分"
+        values, m = deduct_with_messages(n[where], unit, item.zero_out_at, item.item_points,
+                                         group_rep if item.doubles else None,
+                                         zero_out_inclusive=item.zero_out_inclusive)
+        group_messages = np.where(group_messages == "", m, group_messages)
+        if item.cap is not None:
+            values = np.fmin(values, item.cap)
+        amounts[where] = np.where(group_messages == "", values, np.nan)
+        defaulted[where] = item.ranged & np.isnan(pick[where]) & (np.nan_to_num(n[where]) > 0) & (group_messages == "")
+        messages[where] = group_messages
+    return amounts, defaulted, messages
+
+
+def item(rulebook, item_id, count, chosen=None, repeats=None) -> np.ndarray:
+    """Deduction (or bonus) of rulebook items, a magnitude in the item's unit (分 or 元).
+
+    ``count`` occurrences in the month; ``chosen`` the assessor's per-occurrence value for
+    a range item (both ends included; empty → the minimum, flagged by
+    :func:`item_with_messages`); ``repeats`` how many occurrences are repeats doubled by a
+    doubling item (True = all). Zero-out thresholds, allocated points and caps come from
+    the item. A value outside the range, or an unknown item, fails that element.
+    """
+    values, _, messages = item_with_messages(rulebook, item_id, count, chosen, repeats)
+    return collect(values, messages)
+
+
+def measured(rulebook, item_id, values) -> int:
+    """The count an item's ``measure`` gives from one month of per-ticket values.
+
+    ``overdue:…``/``flag:…``: values are per-ticket flags → the number of True;
+    ``none_overdue:…``: per-ticket overdue flags → 1 if none is True, else 0;
+    ``avg_hours_over:H``: per-ticket handling hours → 1 if their mean exceeds H (H itself
+    is not over), else 0 (no tickets → 0).
+    """
+    spec = _book(rulebook).item(item_id)
+    if not spec.measure:
+        raise KaoheError(f"“{spec.name}”没有规定工单度量", f"item {spec.id!r} has no measure")
+    kind, _, argument = spec.measure.partition(":")
+    array = np.asarray(values, dtype=object).ravel()
+    if kind == "avg_hours_over":
+        hours = _floats(array)
+        hours = hours[~np.isnan(hours)]
+        return int(len(hours) > 0 and float(hours.mean()) > float(argument) + _EPS)
+    flags = np.array([bool(v) and v == v for v in array], dtype=bool)
+    return int(not flags.any()) if kind == "none_overdue" else int(flags.sum())
+
+
+# -- totals ---------------------------------------------------------------------------------------
+def total(rulebook, deductions, bonuses=(), categories=None) -> float:
+    """The scheme's monthly total: full marks − Σ|deductions| + min(Σ|bonuses|, bonus cap), clamped.
+
+    Empty values (NaN) are skipped. ``categories`` (optional, aligned with ``deductions``)
+    names each deduction's category; a category then loses at most its points. The result
+    lies within the scheme's ``min``/``max`` when they are given.
+    """
+    book = _book(rulebook)
+    score = book.score
+    if score is None:
+        raise KaoheError(f"考核办法“{book.name}”不计总分", f"rulebook {book.name!r} has no score")
+    d = np.abs(_floats(deductions).ravel())
+    b = np.abs(_floats(bonuses).ravel())
+    if categories is not None:
+        cats = np.asarray(categories, dtype=object).ravel()
+        if len(cats) != len(d):
+            raise KaoheError("类别与扣分数量不一致", "categories and deductions differ in length")
+        lost = 0.0
+        for key in dict.fromkeys(cats):
+            mine = np.nansum(d[cats == key])
+            points = book.category(key).points if key is not None else None
+            lost += mine if points is None else min(mine, points)
+    else:
+        lost = float(np.nansum(d))
+    bonus = float(np.nansum(b))
+    if score.bonus_cap is not None:
+        bonus = min(bonus, score.bonus_cap)
+    result = score.full_marks - lost + bonus
+    if score.max is not None:
+        result = min(result, score.max)
+    if score.min is not None:
+        result = max(result, score.min)
+    return float(result)
+
+
+def grade(rulebook, score) -> np.ndarray:
+    """Grade labels of scores: the band with ``min`` ≤ score < ``below``; "" in no band, None if empty."""
+    book = _book(rulebook)
+    if not book.grade_bands:
+        raise KaoheError(f"考核办法“{book.name}”未规定等级", f"rulebook {book.name!r} has no grade bands")
+    values = _floats(score)
+    out = np.full(values.shape, "", dtype=object)
+    for band in book.grade_bands:
+        out[(values >= band.min - _EPS) & (values < band.below - _EPS)] = band.label
+    out[np.isnan(values)] = None
+    return out
+
+
+def passed(rulebook, score) -> np.ndarray:
+    """True where a score passes: ≥ pass mark (inclusive, "X分(含)以上") or > it when the scheme says so.
+
+    Empty scores (NaN) give False; callers that show empties test NaN themselves.
+    """
+    book = _book(rulebook)
+    if book.score is None or book.score.pass_mark is None:
+        raise KaoheError(f"考核办法“{book.name}”未规定合格分", f"rulebook {book.name!r} has no pass mark")
+    values = _floats(score)
+    mark = book.score.pass_mark
+    with np.errstate(invalid="ignore"):
+        return values >= mark - _EPS if book.score.pass_inclusive else values > mark + _EPS
+
+
+def payment_with_messages(rulebook, fee, score):
+    """Like :func:`payment` but returns ``(amounts, messages)``."""
+    book = _book(rulebook)
+    rule = book.payment
+    if rule is None:
+        raise KaoheError(f"考核办法“{book.name}”未规定付款规则", f"rulebook {book.name!r} has no payment rule")
+    f, s = np.broadcast_arrays(_floats(fee), _floats(score))
+    messages = np.full(f.shape, "", dtype=object)
+    with np.errstate(invalid="ignore"):
+        messages[f < 0] = "费用不能为负"
+        messages[(s < 0) & (messages == "")] = "得分不能为负"
+    paid = f * (1 - rule.assessed_share) + f * rule.assessed_share * s / rule.scale
+    if rule.cap_at_fee:
+        paid = np.fmin(paid, np.where(np.isnan(paid), np.nan, f))
+    return np.where(messages == "", paid, np.nan), messages
+
+
+def payment(rulebook, fee, score) -> np.ndarray:
+    """Fee payable (元): fee × (1 − share) + fee × share × score / scale, at most the fee.
+
+    Dongguan: share 30%, scale 100 → fee × 70% + fee × 30% × score / 100.
+    """
+    return collect(*payment_with_messages(rulebook, fee, score))
+
+
+# -- contract risk ---------------------------------------------------------------------------------
+def rates(values) -> np.ndarray:
+    """Timely rates as fractions: 0.85 stays, a number above 1 is a percentage (85 → 0.85)."""
+    out = _floats(values)
+    bad = out > 100
+    if np.any(bad) or np.any(out < 0):
+        raise KaoheError(f"及时率无效: {_fmt(float(out[bad | (out < 0)][0]))}(应为 0~100% 之间)",
+                         "a timely rate must lie between 0 and 100%")
+    return np.where(out > 1, out / 100, out)
+
+
+def _hits(values: np.ndarray, op: str, threshold: float) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        hit = values <= threshold + _EPS if op == "at_or_below" else values < threshold - _EPS
+    return hit & ~np.isnan(values)
+
+
+def _first_run(hit: np.ndarray, length: int) -> list[int] | None:
+    run = 0
+    for position, flag in enumerate(hit):
+        run = run + 1 if flag else 0
+        if run >= length:
+            return list(range(position - length + 2, position + 2))  # 1-based months
+    return None
+
+
+def risk_list(rulebook, monthly_scores, monthly_timely_rates=None) -> list[str]:
+    """The contract consequences triggered, one Chinese sentence each (see :func:`risk`)."""
+    book = _book(rulebook)
+    series = {"score": _floats(monthly_scores).ravel()}
+    if monthly_timely_rates is not None:
+        series["timely_rate"] = rates(monthly_timely_rates).ravel()
+    out = []
+    for rule in book.risks:
+        values = series.get(rule.measure)
+        if values is None:
+            continue
+        if rule.run == "in_year" and len(values) > 12:
+            raise KaoheError(f"按年计的规则只看一个考核年度(最多12个月)，给了{len(values)}个月",
+                             f"in-year rules take one year of months (at most 12), got {len(values)}")
+        hit = _hits(values, rule.op, rule.threshold)
+        what = "得分" if rule.measure == "score" else "故障处理及时率"
+        bound = f"{_fmt(rule.threshold)}分" if rule.measure == "score" else f"{_fmt(rule.threshold * 100)}%"
+        compare = RISK_OPS[rule.op]
+        if rule.run == "consecutive":
+            months = _first_run(hit, rule.months)
+            if months is None:
+                continue
+            lead = f"连续{rule.months}个月" if rule.months > 1 else "单月"
+            where = "、".join(f"第{m}月" for m in months)
+            out.append(f"{lead}{what}{compare}{bound}({where}): {rule.consequence}")
+        elif hit.sum() >= rule.months:
+            where = "、".join(f"第{m}月" for m in np.flatnonzero(hit) + 1)
+            out.append(f"年内累计{int(hit.sum())}个月{what}{compare}{bound}(规定{rule.months}个月; {where}): "
+                       f"{rule.consequence}")
+    return out
+
+
+def risk(rulebook, monthly_scores, monthly_timely_rates=None) -> str:
+    """Contract consequences triggered by a run of months, as Chinese text ("" when none).
+
+    ``monthly_scores`` the months of one assessment year in order (empty = not assessed,
+    which breaks a run); ``monthly_timely_rates`` fractions (0.85) or percentages (85).
+    低于 excludes the threshold, 低于(含)/以下 includes it, as each rule says.
+    """
+    return "；".join(risk_list(rulebook, monthly_scores, monthly_timely_rates))
+
+
+# -- deadlines -------------------------------------------------------------------------------------
+def _text(value) -> str:
+    return "" if value is None or (isinstance(value, float) and value != value) else str(value).strip()
+
+
+def _match(limits: tuple[TimeLimit, ...], stage: str, priority: str, area: str, kind: str) -> TimeLimit | str:
+    """The most specific row for one ticket, or a Chinese message."""
+    rows = [row for row in limits if row.stage == stage]
+    if not rows:
+        stages = "、".join(dict.fromkeys(row.stage for row in limits)) or "无"
+        return f"时限表中没有环节“{stage}”(有: {stages})"
+    fits = [row for row in rows
+            if all(not getattr(row, key) or value in getattr(row, key)
+                   for key, value in (("priority", priority), ("area", area), ("kind", kind)))]
+    if not fits:
+        given = "、".join(f"{zh}={value or '(空)'}" for zh, value in (("优先级", priority), ("区域", area), ("类型", kind)))
+        return f"“{stage}”环节没有适用于 {given} 的时限"
+    best = max(row.specificity for row in fits)
+    top = [row for row in fits if row.specificity == best]
+    if len(top) > 1:
+        return f"“{stage}”环节有{len(top)}条时限同时适用，规则文件需更具体"
+    return top[0]
+
+
+def due_with_messages(rulebook, stage, start, priority=None, area=None, kind=None, *, calendar=None, suspended=None):
+    """Like :func:`due` but returns ``(deadlines, messages)``."""
+    book = _book(rulebook)
+    arrays = [np.asarray(a if a is not None else None, dtype=object) for a in (stage, priority, area, kind)]
+    start_array = np.asarray(start)
+    shape = np.broadcast_shapes(start_array.shape, *(a.shape for a in arrays))
+    start_array = np.broadcast_to(start_array, shape)
+    stage_a, priority_a, area_a, kind_a = (np.broadcast_to(a, shape) for a in arrays)
+    limits = np.full(shape, None, dtype=object)
+    units = np.full(shape, "小时", dtype=object)
+    hours = np.full(shape, "", dtype=object)
+    messages = np.full(shape, "", dtype=object)
+    cache: dict[tuple, TimeLimit | str] = {}
+    for index in np.ndindex(shape):
+        key = tuple(_text(a[index]) for a in (stage_a, priority_a, area_a, kind_a))
+        if not key[0]:
+            continue
+        if key not in cache:
+            cache[key] = _match(book.time_limits, *key)
+        row = cache[key]
+        if isinstance(row, str):
+            messages[index] = row
+        else:
+            limits[index], units[index], hours[index] = row.limit, row.unit, row.hours
+    deadlines, m = timeliness.deadline_with_messages(start_array, limits, units, hours=hours, calendar=calendar,
+                                                     suspended=suspended)
+    messages = np.where(messages == "", np.broadcast_to(m, shape), messages)
+    deadlines = np.where(messages == "", deadlines, np.datetime64("NaT"))
+    return deadlines, messages
+
+
+def due(rulebook, stage, start, priority=None, area=None, kind=None, *, calendar=None, suspended=None) -> np.ndarray:
+    """Deadlines (``datetime64[s]``) from the rulebook's time-limit table.
+
+    For each ticket, the row of ``stage`` that matches its ``priority`` (特急/紧急/一般),
+    ``area`` (城区/乡镇/农村) and ``kind`` most specifically gives the limit, its unit and
+    business hours; the deadline is then counted as :func:`udfs.timeliness.deadline` does
+    (natural hours, business hours, natural days or working days; suspended time added).
+    Empty stage or start gives NaT.
+    """
+    return collect(*due_with_messages(rulebook, stage, start, priority, area, kind,
+                                      calendar=calendar, suspended=suspended))
