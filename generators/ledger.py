@@ -18,7 +18,6 @@ from xlsxwriter.utility import xl_col_to_name
 import udfs
 from udfs import scoring
 from udfs.calendar import WorkCalendar, china_calendar
-from udfs.errors import merge_messages
 from udfs.rulebook import CANONICAL_FIELDS, Rulebook
 from udfs.timeliness import judge, parse_suspensions
 

@@ -54,7 +54,6 @@ def register() -> None:
 def evaluate(path: Path) -> dict[str, object]:
     """Every computed cell of the workbook as ``{"SHEET!A1": value}`` (sheet names upper-case)."""
     import formulas
-    from formulas.ranges import Ranges
 
     register()
     model = formulas.ExcelModel().loads(str(path)).finish()

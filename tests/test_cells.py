@@ -24,8 +24,7 @@ VBA_RESERVED = {
     "like", "long", "loop", "me", "mod", "month", "name", "new", "next", "not", "nothing", "null", "object", "on",
     "option", "optional", "or", "paramarray", "preserve", "private", "property", "public", "raiseevent", "redim",
     "rem", "resume", "return", "select", "set", "single", "static", "step", "stop", "string", "sub", "then", "time",
-    "to", "true", "type", "typeof", "until", "variant", "wend", "while", "with", "xor", "year", "calendar", "date",
-    "hour", "minute", "second", "now", "timer", "val", "left", "right", "mid", "len",
+    "to", "true", "type", "typeof", "until", "variant", "wend", "while", "with", "xor", "year", "calendar", "hour", "minute", "second", "now", "timer", "val", "left", "right", "mid", "len",
 }
 
 

@@ -100,7 +100,7 @@ class WorkCalendar:
         self.kinds = kinds
         self.names = names
         self.covered_years = (first, last)
-        self._covered = (0, int((np.datetime64(f"{last}-12-31", "D") - ORIGIN).astype(int)))
+        self.covered_span = (0, int((np.datetime64(f"{last}-12-31", "D") - ORIGIN).astype(int)))
         working = np.isin(kinds, WORKING_KINDS)
         self.working = working
         # cumulative[i] = working days among day indices < i (so a range count is a difference).
@@ -118,7 +118,7 @@ class WorkCalendar:
         days = np.asarray(days).astype("datetime64[D]")
         raw = (days - ORIGIN).astype(np.int64)
         nat = np.isnat(days)
-        lo, hi = self._covered
+        lo, hi = self.covered_span
         bad = ~nat & ((raw < lo) | (raw > hi))
         messages = np.full(days.shape, "", dtype=object)
         flat_days, flat_messages = days.reshape(-1), messages.reshape(-1)
@@ -137,26 +137,11 @@ class WorkCalendar:
     def day_at(self, indices) -> np.ndarray:
         return ORIGIN + np.asarray(indices, dtype=np.int64).astype("timedelta64[D]")
 
-    def check(self, days) -> None:
-        """Raise :class:`KaoheError` if any day lies outside the covered years."""
-        _, messages = self.index(days)
-        collect(None, messages)
-
     # -- the questions -------------------------------------------------------------
     def is_workday(self, days) -> np.ndarray:
         """True on working days: weekdays and make-up workdays, not statutory holidays."""
         index, messages = self.index(days)
         return collect(self.working[index], messages)
-
-    def kind(self, days) -> np.ndarray:
-        """Day kind codes (``WEEKDAY`` … ``COMPANY_WORK``)."""
-        index, messages = self.index(days)
-        return collect(self.kinds[index], messages)
-
-    def name(self, day) -> str:
-        """The festival a holiday or make-up workday belongs to ("" for ordinary days)."""
-        index, _ = self.index(day)
-        return self.names.get(int(index), "")
 
     def workdays_between(self, start, end) -> np.ndarray:
         """Working days from ``start`` to ``end``, both included, like Excel's NETWORKDAYS.
@@ -185,7 +170,7 @@ class WorkCalendar:
         ordinal = np.where(n > 0, after, before)
         valid = (ordinal >= 0) & (ordinal < len(self.workday_indices))
         target = np.where(n == 0, start, self.workday_indices[np.clip(ordinal, 0, len(self.workday_indices) - 1)])
-        lo, hi = self._covered
+        lo, hi = self.covered_span
         beyond = (n != 0) & (~valid | (target > hi) | (target < lo))
         flat_messages, flat_n = messages.reshape(-1), n.reshape(-1)
         for position in np.flatnonzero(beyond & (messages == "")):
@@ -225,7 +210,7 @@ def parse_entries(rows, *, source: str = "节假日表") -> tuple[DayEntry, ...]
         try:
             moment = parse_moments(np.array([day], dtype=object))[0]
         except KaoheError as err:
-            raise KaoheError(f"{source} 第{number}行 日期列: {err.zh}", f"{source} row {number}, column 日期: {day!r}")
+            raise KaoheError(f"{source} 第{number}行 日期列: {err.zh}", f"{source} row {number}, column 日期: {day!r}") from None
         if np.isnat(moment):
             raise KaoheError(f"{source} 第{number}行 日期列: 为空", f"{source} row {number}, column 日期 is empty")
         entries.append(DayEntry(moment.astype("datetime64[D]").astype(dt.date), kind, str(name or "").strip()))

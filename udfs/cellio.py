@@ -51,7 +51,7 @@ def broadcast(*values) -> list[np.ndarray]:
         return list(np.broadcast_arrays(*grids))
     except ValueError:
         shapes = "、".join(f"{g.shape[0]}行×{g.shape[1]}列" for g in grids)
-        raise KaoheError(f"区域大小不一致: {shapes}", f"ranges have different shapes: {shapes}")
+        raise KaoheError(f"区域大小不一致: {shapes}", f"ranges have different shapes: {shapes}") from None
 
 
 def scalar(value, default=None):

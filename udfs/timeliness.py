@@ -184,7 +184,7 @@ class Clock:
         rest = counted - ordinal * per_day  # in (0, per_day]
         window = np.clip(np.searchsorted(self._cum_end, rest, side="left"), 0, len(self._starts) - 1)
         tod = self._starts[window] + rest - self._before[window]
-        lo, hi = self.calendar._covered
+        hi = self.calendar.covered_span[1]
         messages = np.full(counted.shape, "", dtype=object)
         bad = ~inside | (index > hi)
         flat = messages.reshape(-1)
