@@ -36,7 +36,13 @@ def _demo(options) -> int:
         flags = ledger.rows[f"{stage}及时"]
         print(f"  {stage}: 及时 {int((flags == '是').sum())}，超时 {int(flags.isin(['否', '超时未完成']).sum())}")
     print(f"已写出 / wrote: {path}")
-    return 0 if ledger.reconciles else 1
+    from generators.archive import export_archive, verify_archive
+
+    manifest = export_archive(path, month=month, out_dir=out / "归档", mask_phones=True)
+    problems = verify_archive(out / "归档")
+    print(f"已归档 / archived: {', '.join(f.file for f in manifest.files)}(电话已脱敏，清单 {manifest.csv_path.name}，"
+          f"核对{'通过' if not problems else '失败'})")
+    return 0 if ledger.reconciles and not problems else 1
 
 
 def _rulebooks(options) -> int:
@@ -63,6 +69,28 @@ def _check(options) -> int:
     return 0
 
 
+def _archive(options) -> int:
+    from generators.archive import export_archive, verify_archive
+
+    if options.verify:
+        problems = verify_archive(options.out)
+        for problem in problems:
+            print(f"  ✗ {problem}")
+        print("归档核对通过 / archive verified" if not problems
+              else f"发现 {len(problems)} 个问题 / {len(problems)} problem(s) found")
+        return 0 if not problems else 1
+    if not options.workbook or not options.month:
+        print("错误 / error: 导出需要 WORKBOOK 和 --month / export needs WORKBOOK and --month", file=sys.stderr)
+        return 2
+    manifest = export_archive(options.workbook, month=options.month, out_dir=options.out,
+                              mask_phones=options.mask_phones, sheets=options.sheet)
+    for archived in manifest.files:
+        print(f"  {archived.file}: {archived.sheet} {archived.rows} 行 / rows  SHA-256 {archived.sha256[:16]}…")
+    print(f"电话号码{'已' if manifest.masked else '未'}脱敏 / phones {'masked' if manifest.masked else 'not masked'}")
+    print(f"已写出 / wrote: {manifest.csv_path}, {manifest.json_path}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(
         prog="kaohe", description="考核: 通信代维客户投诉处理考核工具 / telecom complaint-handling assessment",
@@ -81,6 +109,16 @@ def parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="检查规则文件 / validate a rulebook file", epilog=EPILOG)
     check.add_argument("file", help="规则文件 RULEBOOK.toml")
     check.set_defaults(run=_check)
+    archive = commands.add_parser("archive", help="把台账工作表分别导出归档，附 SHA-256 清单 / export ledger tabs for archiving",
+                                  epilog=EPILOG)
+    archive.add_argument("workbook", nargs="?", help="台账工作簿 WORKBOOK (.xlsx/.xlsm)；--verify 时不需要")
+    archive.add_argument("--month", help="考核月份 YYYY-MM / month")
+    archive.add_argument("--out", required=True, help="归档文件夹 / archive folder")
+    archive.add_argument("--mask-phones", action="store_true", help="电话号码脱敏 (138****5678) / mask phone numbers")
+    archive.add_argument("--sheet", action="append", metavar="名称",
+                         help="只导出这个工作表，可重复 / export only this sheet (repeatable); 默认含“台账”或“拒收”的工作表")
+    archive.add_argument("--verify", action="store_true", help="核对已有归档的清单 / verify an existing archive against its manifest")
+    archive.set_defaults(run=_archive)
     return main
 
 
