@@ -13,36 +13,65 @@ from udfs.errors import KaoheError
 EPILOG = "退出码 / exit codes: 0 成功 success, 1 输入有误 bad input, 2 用法错误 wrong usage"
 
 
-def _demo(options) -> int:
-    from generators.demo import synthesize_month
-    from generators.ledger import compute_ledger, write_ledger
-    from udfs import rulebook as rulebooks
+def _month(text: str) -> str:
+    try:
+        np.datetime64(text, "M")
+    except ValueError:
+        raise KaoheError(f"月份格式应为 YYYY-MM: {text}", f"month must be YYYY-MM: {text!r}") from None
+    if len(text) != 7:
+        raise KaoheError(f"月份格式应为 YYYY-MM: {text}", f"month must be YYYY-MM: {text!r}")
+    return text
+
+
+def _write_ledger(tickets: Path, book, month: str, path: Path) -> bool:
+    """Import, compute, write and report one ledger; True when the counts reconcile."""
+    from generators.ledger import ledger_from_export, write_ledger
     from udfs.calendar import china_calendar
 
-    out = Path(options.out)
-    out.mkdir(parents=True, exist_ok=True)
-    month = options.month
-    book = rulebooks.load(options.rulebook)
     calendar = china_calendar()
-    tickets = synthesize_month(month, tickets=options.tickets)
-    as_of = (np.datetime64(month, "M") + 1).astype("datetime64[s]")
-    ledger = compute_ledger(tickets, book, as_of=as_of, calendar=calendar)
-    path = out / f"台账_{month}.xlsx"
+    ledger, imported = ledger_from_export(tickets, book, month, calendar=calendar)
     write_ledger(ledger, path, rulebook=book, month=month, calendar_version=calendar.version)
-    print(f"示例月份 {month}，考核办法 {book.title}({book.name})")
+    print(imported.summary())
     print(f"读入 {ledger.read} 行 = 入账 {len(ledger.rows)} 行 + 拒收 {len(ledger.rejected)} 行"
-          f"{'' if ledger.reconciles else '  ！不平衡'}")
+          f"{'' if ledger.reconciles else '  ！不平衡 / does not reconcile'}")
+    for reason, count in ledger.rejected["原因"].str.replace(r"[:：(].*", "", regex=True).value_counts().items():
+        print(f"  拒收 {reason}: {count}")
     for stage in ledger.stages:
         flags = ledger.rows[f"{stage}及时"]
         print(f"  {stage}: 及时 {int((flags == '是').sum())}，超时 {int(flags.isin(['否', '超时未完成']).sum())}")
     print(f"已写出 / wrote: {path}")
-    from generators.archive import export_archive, verify_archive
+    return ledger.reconciles
 
+
+def _demo(options) -> int:
+    from generators.archive import export_archive, verify_archive
+    from generators.demo import synthesize_month, write_export
+    from udfs import rulebook as rulebooks
+
+    out = Path(options.out)
+    out.mkdir(parents=True, exist_ok=True)
+    month = _month(options.month)
+    book = rulebooks.load(options.rulebook)
+    export = out / f"工单导出_{month}.xlsx"
+    write_export(synthesize_month(month, tickets=options.tickets), export, month)
+    print(f"示例月份 {month}，考核办法 {book.title}({book.name})；示例工单导出: {export}")
+    path = out / f"台账_{month}.xlsx"
+    balanced = _write_ledger(export, book, month, path)
     manifest = export_archive(path, month=month, out_dir=out / "归档", mask_phones=True)
     problems = verify_archive(out / "归档")
     print(f"已归档 / archived: {', '.join(f.file for f in manifest.files)}(电话已脱敏，清单 {manifest.csv_path.name}，"
           f"核对{'通过' if not problems else '失败'})")
-    return 0 if ledger.reconciles and not problems else 1
+    return 0 if balanced and not problems else 1
+
+
+def _ledger(options) -> int:
+    from udfs import rulebook as rulebooks
+
+    month = _month(options.month)
+    book = rulebooks.load(options.rulebook)
+    tickets = Path(options.tickets)
+    path = Path(options.out) if options.out else tickets.with_name(f"台账_{month}.xlsx")
+    return 0 if _write_ledger(tickets, book, month, path) else 1
 
 
 def _rulebooks(options) -> int:
@@ -102,6 +131,12 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--rulebook", default="jiangmen", help="考核办法 / rulebook (默认 jiangmen)")
     demo.add_argument("--tickets", type=int, default=1500, help="工单数 / number of tickets")
     demo.set_defaults(run=_demo)
+    ledger = commands.add_parser("ledger", help="由工单导出生成台账 / ticket ledger from an export", epilog=EPILOG)
+    ledger.add_argument("tickets", metavar="TICKETS", help="工单导出 .xlsx/.csv (UTF-8/GB18030)")
+    ledger.add_argument("--rulebook", required=True, help="考核办法名称或 .toml 路径 / rulebook name or file")
+    ledger.add_argument("--month", required=True, help="考核月份 YYYY-MM / month")
+    ledger.add_argument("--out", help="输出文件 / output file (默认 与工单同目录的 台账_YYYY-MM.xlsx)")
+    ledger.set_defaults(run=_ledger)
     listing = commands.add_parser("rulebooks", help="列出已安装的考核办法，或显示一个的规则清单 / list rulebooks",
                                   epilog=EPILOG)
     listing.add_argument("name", nargs="?", help="考核办法名称: 显示其中文规则清单 / show one's rule list")

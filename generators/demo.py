@@ -79,3 +79,58 @@ def synthesize_month(month: str = "2025-10", tickets: int = 1500, seed: int = 20
 
 def _text(moment) -> str:
     return str(np.datetime64(moment, "m")).replace("T", " ")
+
+
+EXPORT_HEADERS = {  # the spellings an EOMS export uses; the import maps them to canonical fields
+    "ticket_id": "工单编号", "unit": "代维单位", "kind": "投诉类型", "priority": "紧急程度", "area": "区域",
+    "dispatched_at": "派单时间", "accepted_at": "签收时间", "replied_at": "回复时间", "suspended": "挂起时段",
+    "customer": "客户姓名", "phone": "联系电话", "address": "客户地址", "content": "投诉内容",
+}
+
+
+def write_export(frame: pd.DataFrame, path, month: str) -> int:
+    """Write the month as a ticket export (.xlsx) the way assessors receive it; returns the bad rows added.
+
+    A title row above the header, times as real datetimes and now and then as typed text,
+    and a few rows with the faults real exports have: a missing ticket id, an unreadable
+    time, a duplicate id, a ticket of the previous month, a description that looks like a
+    formula. Ticket text is written as text.
+    """
+    import xlsxwriter
+
+    from generators.ledger import CREATED
+
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "default_date_format": "yyyy-mm-dd hh:mm:ss",
+                                           "strings_to_formulas": False, "strings_to_urls": False,
+                                           "strings_to_numbers": False})
+    book.set_properties({"title": f"{month} 投诉工单导出", "author": "kaohe demo", "created": CREATED})
+    sheet = book.add_worksheet("工单")
+    fields = list(EXPORT_HEADERS)
+    sheet.write_string(0, 0, f"{month.replace('-', '年')}月 投诉工单导出(示例数据)")
+    for j, field in enumerate(fields):
+        sheet.write_string(1, j, EXPORT_HEADERS[field])
+    records = frame[fields].to_dict("records")
+    first = records[0]
+    bad = [
+        {**first, "ticket_id": ""},  # missing ticket id
+        {**first, "ticket_id": f"{first['ticket_id']}X", "dispatched_at": f"{month}-32 09:00"},  # unreadable time
+        dict(first),  # duplicate id
+        {**first, "ticket_id": f"{first['ticket_id']}P",  # dispatched in the previous month
+         "dispatched_at": pd.Timestamp(f"{month}-01") - pd.Timedelta(hours=3)},
+    ]
+    records[len(records) // 4]["content"] = "@SUM(1)"
+    for i, record in enumerate(records + bad, start=2):
+        for j, field in enumerate(fields):
+            value = record[field]
+            if value is None or value is pd.NaT or (isinstance(value, float) and value != value) or value == "":
+                continue
+            if isinstance(value, (pd.Timestamp, np.datetime64)):
+                stamp = pd.Timestamp(value)
+                if field == "dispatched_at" and i % 7 == 0:  # some rows carry the time as typed text
+                    sheet.write_string(i, j, f"{stamp.year}年{stamp.month}月{stamp.day}日 {stamp:%H时%M分%S秒}")
+                else:
+                    sheet.write_datetime(i, j, stamp.to_pydatetime())
+            else:
+                sheet.write_string(i, j, str(value))
+    book.close()
+    return len(bad)

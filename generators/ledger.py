@@ -23,8 +23,8 @@ from udfs.timeliness import judge, parse_suspensions
 
 # Fixed, so that the same input gives byte-identical files.
 CREATED = dt.datetime(2000, 1, 1)
-SOURCE_FIELDS = ("ticket_id", "unit", "kind", "priority", "area", "dispatched_at", "accepted_at", "replied_at",
-                 "closed_at", "visited_at", "suspended", "customer", "phone", "address", "content")
+SOURCE_ROW = "source_row"
+REJECTED_COLUMNS = ("源文件", "源行号", "工单号", "列", "原值", "原因")
 
 
 @dataclasses.dataclass
@@ -51,12 +51,13 @@ def _stage_fields(rulebook: Rulebook, columns) -> dict[str, tuple[str, str]]:
 
 
 def compute_ledger(tickets: pd.DataFrame, rulebook: Rulebook, *, as_of: np.datetime64,
-                   calendar: WorkCalendar | None = None, first_row: int = 2) -> Ledger:
+                   calendar: WorkCalendar | None = None, source: str = "") -> Ledger:
     """Deadlines, on-time flags, overdue hours and per-ticket deductions for every stage.
 
-    ``tickets`` has canonical field names; ``as_of`` (e.g. the end of the assessed month)
-    judges tickets still open; ``first_row`` is the source row number of the first ticket,
-    used to name rejected rows. Every ticket ends in ``rows`` or in ``rejected``.
+    ``tickets`` has canonical field names (and may carry other columns, kept as they are,
+    and ``source_row``, the row number in ``source`` that rejected rows are named by);
+    ``as_of`` (e.g. the end of the assessed month) judges tickets still open. Every ticket
+    ends in ``rows`` or in ``rejected``.
     """
     calendar = calendar or china_calendar()
     frame = tickets.reset_index(drop=True).copy()
@@ -100,7 +101,12 @@ def compute_ledger(tickets: pd.DataFrame, rulebook: Rulebook, *, as_of: np.datet
         deduction += np.where(hit, item.points[0], 0.0)
         basis = np.where(hit, np.char.add(basis.astype(str), f"{item.name}-{item.points[0]:g}{item.unit};"), basis)
 
-    out = frame[[f for f in SOURCE_FIELDS if f in frame.columns]].copy()
+    kept = [f for f in CANONICAL_FIELDS if f in frame.columns]
+    kept += [c for c in frame.columns if c not in CANONICAL_FIELDS and c != SOURCE_ROW]
+    out = frame[kept].copy()
+    for column in out.columns:
+        if out[column].dtype == bool:
+            out[column] = np.where(out[column], "是", "否")
     for stage, (deadlines, ontime, overdue, finished) in computed.items():
         out[f"{stage}截止"] = deadlines
         out[f"{stage}及时"] = np.where(finished, np.where(ontime, "是", "否"), np.where(overdue > 0, "超时未完成", "未完成"))
@@ -108,14 +114,32 @@ def compute_ledger(tickets: pd.DataFrame, rulebook: Rulebook, *, as_of: np.datet
     out["扣分"] = deduction
     out["扣分依据"] = basis
     bad = problems != ""
+    rows_in_source = frame[SOURCE_ROW].to_numpy() if SOURCE_ROW in frame.columns else np.arange(len(frame)) + 2
     rejected = pd.DataFrame({
-        "源行号": np.arange(len(frame))[bad] + first_row,
+        "源文件": source,
+        "源行号": rows_in_source[bad],
         "工单号": ids[bad].fillna("").to_numpy(object),
         "列": columns[bad],
         "原值": [_original(frame, CANONICAL_FIELDS, c, i) for c, i in zip(columns[bad], np.flatnonzero(bad))],
         "原因": problems[bad],
     })
     return Ledger(out[~bad].reset_index(drop=True), rejected, tuple(computed), len(frame))
+
+
+def ledger_from_export(path, rulebook: Rulebook, month: str, *, calendar: WorkCalendar | None = None):
+    """Import a month's ticket export and compute its ledger; returns ``(ledger, import)``.
+
+    Rows the import rejects and rows the ledger rejects end on one 拒收 list, so that
+    rows read = ledger rows + rejected rows.
+    """
+    from generators.tickets import read_tickets
+
+    imported = read_tickets(path, rulebook=rulebook, month=month)
+    as_of = (np.datetime64(month, "M") + 1).astype("datetime64[s]")
+    ledger = compute_ledger(imported.tickets, rulebook, as_of=as_of, calendar=calendar, source=Path(path).name)
+    rejected = pd.concat([imported.rejected, ledger.rejected], ignore_index=True)
+    rejected = rejected.sort_values("源行号", kind="stable").reset_index(drop=True)
+    return Ledger(ledger.rows, rejected[list(REJECTED_COLUMNS)], ledger.stages, imported.read), imported
 
 
 def _original(frame, fields, column_label, index) -> str:
@@ -213,5 +237,5 @@ def _width(label: str, column: pd.Series) -> float:
 
     if pd.api.types.is_datetime64_any_dtype(column):
         return 20
-    sample = column.head(200).astype(str)
+    sample = ["" if pd.isna(v) else str(v) for v in column.head(200)]
     return min(max([units(label)] + [units(s) for s in sample]) + 2, 60)

@@ -22,9 +22,10 @@ def test_demo_ledger_reconciles_and_matches_the_engine(demo):
     ledger, rejected = book["台账"], book["拒收"]
     header = [c.value for c in ledger[1]]
     rows = list(ledger.iter_rows(min_row=2, values_only=True))
-    reasons = [r[4] for r in rejected.iter_rows(min_row=2, values_only=True)]
-    assert len(rows) + len(reasons) == 400
-    assert "回复时间早于派单时间" in reasons
+    reasons = [r[5] for r in rejected.iter_rows(min_row=2, values_only=True)]
+    assert len(rows) + len(reasons) == 404  # 400 synthesized tickets + 4 faulty rows in the export
+    for reason in ("回复时间早于派单时间", "缺少工单号", "日期无法识别", "工单号重复", "不在考核月份"):
+        assert any(reason in r for r in reasons), reason
 
     tickets = synthesize_month("2025-10", tickets=400).set_index("ticket_id")
     jiangmen = rulebook.load("jiangmen")
@@ -47,13 +48,34 @@ def test_demo_ledger_reconciles_and_matches_the_engine(demo):
 
 def test_ticket_text_is_never_a_formula(demo):
     book = openpyxl.load_workbook(demo)
-    contents = [c for row in book["台账"].iter_rows(min_row=2) for c in row if isinstance(c.value, str) and c.value.startswith("=")]
-    assert contents and all(c.data_type == "s" for c in contents)
+    texts = [c for row in book["台账"].iter_rows(min_row=2) for c in row if isinstance(c.value, str)]
+    formula_like = [c for c in texts if c.value.startswith(("=", "@"))]
+    assert {c.value for c in formula_like} == {'=HYPERLINK("http://x","点我")', "@SUM(1)"}
+    assert all(c.data_type == "s" for c in formula_like)
 
 
 def test_same_month_twice_is_byte_identical(demo, tmp_path):
     assert main(["demo", "--out", str(tmp_path), "--tickets", "400"]) == 0
-    assert (tmp_path / "台账_2025-10.xlsx").read_bytes() == demo.read_bytes()
+    for name in ("台账_2025-10.xlsx", "工单导出_2025-10.xlsx", "归档/2025-10_台账.xlsx", "归档/manifest.csv"):
+        assert (tmp_path / name).read_bytes() == (demo.parent / name).read_bytes(), name
+
+
+def test_ledger_command_on_a_gb18030_csv_export(tmp_path, capsys):
+    export = tmp_path / "工单.csv"
+    export.write_bytes("工单编号,紧急程度,派单时间,签收时间,回复时间,投诉内容\n"
+                       "A1,一般,2025/10/9 8:00,2025/10/9 9:00,2025年10月9日 20时00分,=1+1\n"
+                       "A2,特急,2025-10-09 08:00,2025-10-09 09:00,2025-10-09 19:00,信号差\n"
+                       "A3,加急,2025-10-09 08:00,2025-10-09 09:00,2025-10-09 19:00,信号差\n".encode("gb18030"))
+    assert main(["ledger", str(export), "--rulebook", "jiangmen", "--month", "2025-10"]) == 0
+    assert "读入 3 行 = 入账 2 行 + 拒收 1 行" in capsys.readouterr().out
+    book = openpyxl.load_workbook(tmp_path / "台账_2025-10.xlsx")
+    rows = {r[0]: r for r in book["台账"].iter_rows(min_row=2, values_only=True)}
+    header = [c.value for c in book["台账"][1]]
+    assert rows["A1"][header.index("回复及时")] == "是" and rows["A2"][header.index("回复及时")] == "否"  # 特急 10 h
+    assert rows["A1"][header.index("投诉内容")] == "=1+1"
+    rejected = list(book["拒收"].iter_rows(min_row=2, values_only=True))
+    assert rejected[0][:3] == ("工单.csv", 4, "A3") and "加急" in rejected[0][5]
+    assert main(["ledger", str(export), "--rulebook", "jiangmen", "--month", "2025-13"]) == 1
 
 
 def test_cli_exit_codes_and_rulebook_commands(tmp_path, capsys):

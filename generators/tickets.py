@@ -1,0 +1,540 @@
+"""Import of a month's ticket export (工单导出表): .xlsx or .csv, as assessors get them.
+
+:func:`read_tickets` reads the file, finds the header row, maps the headers to the canonical
+fields of :data:`udfs.rulebook.CANONICAL_FIELDS`, parses the time columns and checks every row.
+Each row below the header ends in exactly one of four places:
+
+* ``tickets``   accepted, one row per ticket (``read`` counts these and the rejected ones),
+* ``rejected``  with file, row, column, value and reason (the 拒收 sheet),
+* ``blank``     rows with no value at all (counted, not tickets),
+* ``header_rows`` repeated header rows of exports that repeat the header per page (counted).
+
+so ``read == len(tickets) + len(rejected)`` and ``read + blank + header_rows`` is every row
+below the header. Rows above the header (titles, merged title cells) are not tickets.
+
+Values are read raw (no type guessing by pandas): ids and phone numbers keep their leading
+zeros, numbers stored as text are trimmed (``" 3 "`` → ``"3"``, Excel ``3.0`` → ``"3"``), and
+text that looks like a formula (``=HYPERLINK(...)``, ``@SUM(1)``, ``+1``) stays text,
+verbatim. Times go through :func:`udfs.moments.parse_moments` (Excel serials, real
+datetimes, typed Chinese dates) and are kept to the second.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import dataclasses
+import datetime as dt
+import io
+import math
+import re
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import python_calamine
+from xlsxwriter.utility import xl_col_to_name
+
+from udfs import rulebook as rulebooks
+from udfs.errors import ElementErrors, KaoheError
+from udfs.moments import parse_moments
+from udfs.rulebook import CANONICAL_FIELDS, Rulebook
+
+# Common header spellings in carriers' exports, best first. A rulebook's [columns] comes
+# before all of these; the canonical Chinese label (CANONICAL_FIELDS) before the aliases.
+HEADER_ALIASES: dict[str, tuple[str, ...]] = {
+    "ticket_id": ("工单编号", "投诉单号", "投诉工单号", "工单流水号", "单号", "流水号"),
+    "dispatched_at": ("派单时间", "受理时间", "建单时间", "派发时间"),
+    "accepted_at": ("签收时间", "接单时间"),
+    "replied_at": ("回复时间", "最终回复时间", "处理完成时间", "完成时间"),
+    "closed_at": ("归档时间", "结单时间"),
+    "visited_at": ("回访时间",),
+    "notified_at": ("通知时间",),
+    "unit": ("代维公司", "代维单位", "考核单位", "处理单位", "被考核单位"),
+    "handler": ("处理人", "处理人员", "维护人员"),
+    "priority": ("紧急程度", "优先级", "工单级别"),
+    "area": ("区域", "区县", "地区类型", "区域类型"),
+    "kind": ("投诉类型", "工单类型", "投诉分类"),
+    "suspended": ("挂起时段", "挂起时间"),
+    "customer": ("客户姓名", "客户名称"),
+    "phone": ("联系电话", "客户电话", "手机号", "手机号码", "联系号码"),
+    "address": ("客户地址",),
+    "content": ("投诉内容", "问题描述"),
+    "result": ("处理结果",),
+    "satisfaction": ("客户满意度", "满意度"),
+    "repeat": ("二次投诉", "重复投诉"),
+}
+REQUIRED_FIELDS = ("ticket_id", "dispatched_at")
+TIME_FIELDS = ("dispatched_at", "accepted_at", "replied_at", "closed_at", "visited_at", "notified_at")
+# Times that cannot lie before the dispatch (notified_at may: a splice notice precedes the order).
+AFTER_DISPATCH = ("accepted_at", "replied_at", "closed_at", "visited_at")
+# Identifier-like text: surrounding whitespace is noise and is trimmed. Free text (content,
+# customer, address, result, suspended, extra columns) is kept exactly as written.
+TRIMMED_FIELDS = ("ticket_id", "unit", "handler", "kind", "priority", "area", "phone", "satisfaction")
+FLAG_TRUE = ("是", "Y", "YES", "TRUE", "1", "√", "✓", "有")
+FLAG_FALSE = ("否", "N", "NO", "FALSE", "0", "×", "✗", "无")
+HEADER_SCAN_ROWS = 50
+SOURCE_ROW = "source_row"
+REJECTED_COLUMNS = ("源文件", "源行号", "工单号", "列", "原值", "原因")
+
+
+@dataclasses.dataclass
+class TicketImport:
+    """One imported export.
+
+    ``tickets``: accepted rows, canonical field names (only the fields the file has), time
+    fields as ``datetime64[s]``, ``repeat`` as bool, other fields as text (None = empty),
+    unknown columns under their original header, and ``source_row`` (the row number a user
+    sees in Excel, 1-based). ``rejected``: columns 源文件, 源行号, 工单号, 列 (original
+    header), 原值, 原因. ``columns`` maps each canonical field to the header it came from.
+    """
+
+    path: Path
+    sheet: str
+    encoding: str
+    header_row: int
+    columns: dict[str, str]
+    tickets: pd.DataFrame
+    rejected: pd.DataFrame
+    read: int
+    blank: int
+    header_rows: int
+
+    @property
+    def accepted(self) -> int:
+        return len(self.tickets)
+
+    @property
+    def reconciles(self) -> bool:
+        """True when every ticket row read is either accepted or rejected."""
+        return self.read == len(self.tickets) + len(self.rejected)
+
+    def summary(self) -> str:
+        """One line for the console: the counts and how they reconcile (Chinese / English)."""
+        where = f"{self.path.name}" + (f"[{self.sheet}]" if self.sheet else "")
+        balance = "" if self.reconciles else "  ！不平衡 / does not reconcile"
+        return (f"{where}: 读入 {self.read} 行 = 入账 {self.accepted} 行 + 拒收 {len(self.rejected)} 行;"
+                f" 另有空行 {self.blank} 行、重复表头 {self.header_rows} 行(表头在第 {self.header_row} 行)"
+                f" / read {self.read} = accepted {self.accepted} + rejected {len(self.rejected)};"
+                f" blank {self.blank}, repeated headers {self.header_rows}{balance}")
+
+
+# -- headers -----------------------------------------------------------------------------------
+def header_key(text) -> str:
+    """A header cell as compared: NFKC (full-width brackets → ASCII), no whitespace or ``*``, lower case."""
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return ""
+    return re.sub(r"[\s*]+", "", unicodedata.normalize("NFKC", str(text))).lower()
+
+
+def known_headers(rulebook: Rulebook | None = None) -> dict[str, tuple[str, int]]:
+    """``{header_key: (field, rank)}``: every header spelling recognised, lower rank preferred.
+
+    Rank 0: the rulebook's ``[columns]``; 1: the canonical Chinese label; 2…: the common
+    spellings of :data:`HEADER_ALIASES` in order; last: the field id itself (``ticket_id``).
+    """
+    known: dict[str, tuple[str, int]] = {}
+    for field in CANONICAL_FIELDS:
+        known.setdefault(header_key(field), (field, 99))
+    for field, aliases in HEADER_ALIASES.items():
+        for rank, alias in enumerate(aliases, start=2):
+            known[header_key(alias)] = (field, rank)
+    for field, label in CANONICAL_FIELDS.items():
+        known[header_key(label)] = (field, 1)
+    for header, field in (rulebook.columns if rulebook is not None else ()):
+        known[header_key(header)] = (field, 0)
+    return known
+
+
+def _find_header(keys: pd.DataFrame, known: dict) -> int:
+    """Position of the header row among ``keys`` (header keys of the first rows): the first
+    row naming every required field, else the first naming two or more fields (it then lacks
+    a required one), else -1."""
+    fallback = -1
+    for position in range(len(keys)):
+        fields = {known[k][0] for k in keys.iloc[position] if k in known}
+        if all(f in fields for f in REQUIRED_FIELDS):
+            return position
+        if len(fields) >= 2 and fallback < 0:
+            fallback = position
+    return fallback
+
+
+def _map_columns(header: list[str], known: dict) -> tuple[dict[int, str], dict[int, str]]:
+    """``({column: field}, {column: extra name})``: each field from its best-ranked header
+    (ties: leftmost); every other non-empty column kept under its original header."""
+    best: dict[str, tuple[int, int]] = {}
+    for position, text in enumerate(header):
+        key = header_key(text)
+        if key in known:
+            field, rank = known[key]
+            if field not in best or rank < best[field][0]:
+                best[field] = (rank, position)
+    fields = {position: field for field, (_, position) in best.items()}
+    extras: dict[int, str] = {}
+    taken = set(CANONICAL_FIELDS) | {SOURCE_ROW}
+    for position, text in enumerate(header):
+        if position in fields:
+            continue
+        name = text.strip() or f"列{xl_col_to_name(position)}"
+        candidate, n = name, 2
+        while candidate in taken:
+            candidate, n = f"{name}_{n}", n + 1
+        taken.add(candidate)
+        extras[position] = candidate
+    return fields, extras
+
+
+# -- reading the grid --------------------------------------------------------------------------
+def _decode(data: bytes, path: Path) -> tuple[str, str]:
+    """Text and encoding of a CSV file: UTF-8 with BOM, UTF-16 with BOM, UTF-8, else GB18030."""
+    if data.startswith(codecs.BOM_UTF8):
+        return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="strict"), "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16"), "utf-16"
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    raise KaoheError(f"工单文件 {path.name}: 无法识别文本编码(应为 UTF-8 或 GB18030)",
+                     f"{path.name}: unknown text encoding (expected UTF-8 or GB18030)")
+
+
+def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
+    """Every cell of a CSV file as text ("" = empty), one frame row per CSV record (the row
+    number Excel shows: a quoted line break stays inside its record); short rows are padded."""
+    try:
+        text, encoding = _decode(path.read_bytes(), path)
+    except OSError as err:
+        raise KaoheError(f"工单文件 {path.name}: 无法读取", f"{path.name}: cannot read ({err})") from err
+    sample = text[:20_000]
+    delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
+    try:
+        records = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    except csv.Error as err:
+        raise KaoheError(f"工单文件 {path.name}: CSV 格式错误({err})", f"{path.name}: malformed CSV: {err}") from err
+    width = max(map(len, records), default=0)
+    records = [r if len(r) == width else r + [""] * (width - len(r)) for r in records]
+    return pd.DataFrame(records, dtype=object), encoding
+
+
+def _xlsx_sheets(path: Path):
+    """``(sheet name, grid)`` for each sheet of a workbook: raw cell values ("" = empty) as
+    python-calamine reads them (str, float, int, bool, datetime, ...), row 0 = sheet row 1.
+
+    python-calamine is called directly, not through ``pandas.read_excel(engine="calamine")``:
+    the same reader, without pandas' per-cell conversion (which costs more than the read)."""
+    try:
+        book = python_calamine.CalamineWorkbook.from_path(str(path))
+    except Exception as err:  # calamine raises its own error types for damaged files
+        raise KaoheError(f"工单文件 {path.name}: 无法作为 Excel 工作簿打开({err})",
+                         f"{path.name}: cannot open as an Excel workbook: {err}") from err
+    for name in book.sheet_names:
+        try:
+            cells = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        except Exception as err:
+            raise KaoheError(f"工单文件 {path.name}: 工作表“{name}”无法读取({err})",
+                             f"{path.name}: cannot read sheet {name!r}: {err}") from err
+        yield str(name), pd.DataFrame(cells, dtype=object)
+
+
+# -- cell values -------------------------------------------------------------------------------
+def _cell_text(value) -> str:
+    """One raw cell as the text a user sees: 3.0 → "3", datetimes as ``YYYY-MM-DD HH:MM:SS``."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bool, np.bool_)):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (float, np.floating)):
+        if math.isnan(value):
+            return ""
+        return str(int(value)) if value.is_integer() else repr(float(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, pd.Timestamp) and pd.isna(value):
+        return ""
+    if hasattr(value, "strftime") and hasattr(value, "hour"):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if hasattr(value, "strftime"):
+        return value.strftime("%Y-%m-%d")
+    return str(value)
+
+
+def _texts(values: np.ndarray) -> np.ndarray:
+    """Raw cells as an object array of text ("" = empty)."""
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":
+        return values
+    return np.array([v if isinstance(v, str) else _cell_text(v) for v in values], dtype=object)
+
+
+_STANDARD_MOMENT = r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?"
+
+
+def _moments(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(datetime64[s], messages)`` for one time column of raw cells; messages are
+    :func:`udfs.moments.parse_moments`' own.
+
+    Real datetimes are rounded to the nearest second (Excel stores them as fractional days,
+    as parse_moments rounds serials); the common ``YYYY-MM-DD HH:MM[:SS]`` text and Excel
+    serial numbers take vectorized paths; everything else, and any text the fast path cannot
+    read, goes through :func:`~udfs.moments.parse_moments` one by one.
+    """
+    out = np.full(len(raw), np.datetime64("NaT"), dtype="datetime64[s]")
+    messages = np.full(len(raw), "", dtype=object)
+    kind = np.array([_KINDS.get(type(v), "other") if v is not None else "empty" for v in raw], dtype=object)
+    strings = np.flatnonzero(kind == "str")
+    if len(strings):
+        texts = pd.Series(raw[strings], dtype=object)
+        kind[strings[texts.str.strip().eq("").to_numpy(bool)]] = "empty"
+        standard = texts.str.fullmatch(_STANDARD_MOMENT).to_numpy(bool)
+        fast = pd.to_datetime(texts.where(standard), format="ISO8601", errors="coerce").to_numpy("datetime64[s]")
+        done = ~np.isnat(fast)
+        out[strings[done]] = fast[done]
+        kind[strings[done]] = "done"
+    stamps = np.flatnonzero(kind == "stamp")
+    if len(stamps):
+        ms = pd.to_datetime(pd.Series(raw[stamps], dtype=object)).to_numpy("datetime64[ms]").astype(np.int64)
+        out[stamps] = np.floor_divide(ms + 500, 1000).astype("datetime64[s]")
+    for group, values in (("number", lambda p: raw[p].astype(float)), ("str", lambda p: raw[p]),
+                          ("other", lambda p: raw[p])):
+        positions = np.flatnonzero(kind == group)
+        if not len(positions):
+            continue
+        try:
+            out[positions] = parse_moments(values(positions))
+        except ElementErrors as err:
+            out[positions] = err.values
+            messages[positions] = err.messages
+    return out, messages
+
+
+_KINDS = {str: "str", float: "number", int: "number", np.float64: "number", np.int64: "number",
+          dt.datetime: "stamp", pd.Timestamp: "stamp"}
+
+
+def _flags(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(bool, messages)`` for a yes/no column such as 二次投诉 (是/否, 1/0, Y/N, ...; empty = 否)."""
+    keys = pd.Series(texts, dtype=object).str.strip().str.upper()
+    yes = keys.isin(FLAG_TRUE).to_numpy(bool)
+    ok = yes | keys.isin(FLAG_FALSE).to_numpy(bool) | keys.eq("").to_numpy(bool)
+    allowed = "、".join(f"{a}/{b}" for a, b in zip(FLAG_TRUE, FLAG_FALSE))
+    messages = np.full(len(texts), "", dtype=object)
+    messages[~ok] = [f"取值无法识别: {v.strip()}(可用: {allowed})" for v in texts[~ok]]
+    return yes, messages
+
+
+def _is_header(cells: np.ndarray, header: str) -> np.ndarray:
+    """Cells that repeat the header text (compared as :func:`header_key`)."""
+    key, longest = header_key(header), len(header) + 8
+    return np.array([isinstance(c, str) and len(c) <= longest and header_key(c) == key for c in cells], dtype=bool)
+
+
+def _empty(cells: np.ndarray) -> np.ndarray:
+    """Cells with no value: None, NaN, or text of whitespace only."""
+    def empty(cell) -> bool:
+        if isinstance(cell, str):
+            return not cell or cell.isspace()
+        return cell is None or (isinstance(cell, float) and math.isnan(cell))
+
+    return np.array([empty(c) for c in cells], dtype=bool)
+
+
+def _priority_rules(rulebook: Rulebook | None) -> tuple[tuple[str, ...], bool]:
+    """``(allowed priorities, required)`` from the rulebook's time limits: allowed is empty
+    when no limit is keyed by priority; required when some stage has no row for any priority."""
+    if rulebook is None:
+        return (), False
+    allowed = tuple(dict.fromkeys(p for row in rulebook.time_limits for p in row.priority))
+    required = any(all(row.priority for row in rulebook.time_limits if row.stage == stage)
+                   for stage in rulebook.stages) if allowed else False
+    return allowed, required
+
+
+def _month_bounds(month: str | None) -> tuple[np.datetime64, np.datetime64] | None:
+    if month is None:
+        return None
+    if not re.fullmatch(r"\d{4}-\d{2}", str(month)) or not 1 <= int(str(month)[5:]) <= 12:
+        raise KaoheError(f"考核月份应写成 YYYY-MM(如 2026-10)，实际为: {month}",
+                         f"the month must be YYYY-MM (e.g. 2026-10), got {month!r}")
+    first = np.datetime64(month, "M")
+    return first.astype("datetime64[s]"), (first + 1).astype("datetime64[s]")
+
+
+# -- the import --------------------------------------------------------------------------------
+def read_tickets(path, *, rulebook: Rulebook | str | None = None, month: str | None) -> TicketImport:
+    """Import one export (.xlsx/.xlsm or .csv) of the assessed ``month`` (``YYYY-MM``).
+
+    ``rulebook`` (a :class:`~udfs.rulebook.Rulebook` or its name) adds its ``[columns]``
+    header spellings and, when its time limits are keyed by priority, makes an unknown
+    priority a rejection. ``month=None`` skips the month check. Raises
+    :class:`~udfs.errors.KaoheError` naming the file when it cannot be used at all (unknown
+    extension, no header row, required column missing); bad rows never raise, they are
+    rejected with a reason.
+    """
+    path = Path(path)
+    if isinstance(rulebook, str):
+        rulebook = rulebooks.load(rulebook)
+    bounds = _month_bounds(month)
+    known = known_headers(rulebook)
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise KaoheError(f"工单文件不存在: {path}", f"no such ticket file: {path}")
+    if suffix == ".csv":
+        grid, encoding = _read_csv(path)
+        sources = [("", grid)]
+    elif suffix in (".xlsx", ".xlsm"):
+        encoding = ""
+        sources = _xlsx_sheets(path)
+    else:
+        raise KaoheError(f"工单文件 {path.name}: 不支持的文件类型“{path.suffix}”(应为 .xlsx 或 .csv)",
+                         f"{path.name}: unsupported file type {path.suffix!r} (use .xlsx or .csv)")
+
+    first_problem = None
+    for sheet, grid in sources:
+        keys = grid.head(HEADER_SCAN_ROWS).map(header_key) if len(grid) else grid
+        position = _find_header(keys, known)
+        if position < 0:
+            first_problem = first_problem or (sheet, None)
+            continue
+        header = [_cell_text(v).strip() for v in grid.iloc[position]]
+        fields, extras = _map_columns(header, known)
+        missing = [f for f in REQUIRED_FIELDS if f not in fields.values()]
+        if missing:
+            first_problem = first_problem or (sheet, (position, missing))
+            continue
+        return _import(path, sheet, encoding, grid, position, header, fields, extras, rulebook, bounds, month)
+
+    where = f"{path.name}" + (f" 工作表“{first_problem[0]}”" if first_problem and first_problem[0] else "")
+    if first_problem and first_problem[1]:
+        position, missing = first_problem[1]
+        names = "、".join(CANONICAL_FIELDS[f] for f in missing)
+        spellings = "; ".join(f"{CANONICAL_FIELDS[f]}: {'/'.join(HEADER_ALIASES[f])}" for f in missing)
+        raise KaoheError(f"工单文件 {where} 第{position + 1}行表头缺少必需的列: {names}(可用的写法 {spellings}，"
+                         "或在考核办法的 [columns] 中映射)",
+                         f"{path.name}: the header row {position + 1} lacks required column(s) "
+                         f"{', '.join(missing)}; map other spellings in the rulebook's [columns]")
+    raise KaoheError(f"工单文件 {where}: 前{HEADER_SCAN_ROWS}行中找不到表头(应含 工单号、派单时间 等列名)",
+                     f"{path.name}: no header row (with 工单号, 派单时间, ...) in the first {HEADER_SCAN_ROWS} rows")
+
+
+def _import(path, sheet, encoding, grid, position, header, fields, extras, rulebook, bounds, month) -> TicketImport:
+    """Check and convert the rows below the header row at ``position`` (0-based)."""
+    body = grid.iloc[position + 1:]
+    rows = np.arange(position + 2, position + 2 + len(body))  # 1-based row numbers a user sees
+    by_field = {field: j for j, field in fields.items()}
+    time_columns = {by_field[f] for f in TIME_FIELDS if f in by_field}
+    # Cells as text, except time columns: their raw values (serials, datetimes) are parsed as such.
+    cells = {j: body.iloc[:, j].to_numpy(object) for j in range(body.shape[1])}
+    cells = {j: values if j in time_columns else _texts(values) for j, values in cells.items()}
+    blank = np.ones(len(body), dtype=bool)
+    for values in cells.values():  # each column only looks at the rows still blank so far
+        candidates = np.flatnonzero(blank)
+        blank[candidates] = _empty(values[candidates])
+    id_col, dispatch_col = by_field["ticket_id"], by_field["dispatched_at"]
+    repeated = ~blank & _is_header(cells[id_col], header[id_col]) & _is_header(cells[dispatch_col], header[dispatch_col])
+    keep = ~blank & ~repeated
+    # an unnamed, empty column (trailing commas, formatted cells) is not data
+    extras = {j: name for j, name in extras.items() if header[j] or not _empty(cells[j]).all()}
+    rows = rows[keep]
+    cells = {j: values[keep] for j, values in cells.items()}
+    n = len(rows)
+
+    reasons = np.full(n, "", dtype=object)
+    columns = np.full(n, "", dtype=object)
+    originals = np.full(n, "", dtype=object)
+
+    def reject(mask, j, reason):
+        fresh = np.asarray(mask, dtype=bool) & (reasons == "")
+        if not fresh.any():
+            return
+        if isinstance(reason, str):
+            reasons[fresh] = reason
+        elif callable(reason):  # made only for the rows that need it
+            reasons[fresh] = [reason(i) for i in np.flatnonzero(fresh)]
+        else:
+            reasons[fresh] = reason[fresh]
+        columns[fresh] = header[j] or f"列{xl_col_to_name(j)}"
+        originals[fresh] = [_cell_text(v) for v in cells[j][fresh]]
+
+    out: dict[str, np.ndarray] = {}
+    for field in CANONICAL_FIELDS:
+        if field not in by_field:
+            continue
+        j = by_field[field]
+        values = cells[j]
+        if field in TRIMMED_FIELDS:
+            values = np.array([v.strip() for v in values], dtype=object)
+        out[field] = values
+
+    ids = out["ticket_id"]
+    reject(ids == "", id_col, "缺少工单号")
+    for field in TIME_FIELDS:
+        if field in by_field:
+            j = by_field[field]
+            out[field], messages = _moments(cells[j])
+            reject(messages != "", j, messages)
+    dispatched = out["dispatched_at"]
+    reject(np.isnat(dispatched), dispatch_col, "缺少派单时间")
+    for field in AFTER_DISPATCH:
+        if field in by_field:
+            later = out[field]
+            reject(~np.isnat(later) & ~np.isnat(dispatched) & (later < dispatched), by_field[field],
+                   f"{header[by_field[field]]}早于{header[dispatch_col]}")
+    if bounds is not None:
+        outside = ~np.isnat(dispatched) & ((dispatched < bounds[0]) | (dispatched >= bounds[1]))
+        reject(outside, dispatch_col, f"{header[dispatch_col]}不在考核月份 {month} 内")
+    if "priority" in by_field:
+        priority = np.array([re.sub(r"\s+", "", v) for v in out["priority"]], dtype=object)
+        out["priority"] = priority
+        allowed, required = _priority_rules(rulebook)
+        if allowed:
+            listed = "/".join(allowed)
+            unknown = (priority != "") & ~pd.Series(priority).isin(allowed).to_numpy(bool)
+            reject(unknown, by_field["priority"],
+                   lambda i: f"{header[by_field['priority']]}“{priority[i]}”不在考核办法 {rulebook.name} "
+                             f"的时限表中(可用: {listed})")
+            if required:
+                reject(priority == "", by_field["priority"],
+                       f"缺少优先级(考核办法 {rulebook.name} 的时限按优先级区分: {listed})")
+    if "repeat" in by_field:
+        out["repeat"], messages = _flags(out["repeat"])
+        reject(messages != "", by_field["repeat"], lambda i: f"{header[by_field['repeat']]}{messages[i]}")
+    present = ids != ""
+    id_series = pd.Series(ids)
+    first_rows = pd.Series(rows).groupby(id_series.to_numpy()).transform("first").to_numpy()
+    duplicate = present & id_series.duplicated(keep="first").to_numpy()
+    reject(duplicate, id_col, lambda i: f"工单号重复(与第 {first_rows[i]} 行相同)")
+
+    bad = reasons != ""
+    good = ~bad
+    tickets = {}
+    for field, values in out.items():
+        values = values[good]
+        if values.dtype == object:
+            values = np.where(values == "", None, values)
+        tickets[field] = values
+    for j, name in extras.items():
+        values = cells[j][good]
+        tickets[name] = np.where(values == "", None, values)
+    tickets[SOURCE_ROW] = rows[good]
+    rejected = pd.DataFrame({
+        "源文件": np.full(int(bad.sum()), path.name, dtype=object),
+        "源行号": rows[bad],
+        "工单号": ids[bad],
+        "列": columns[bad],
+        "原值": originals[bad],
+        "原因": reasons[bad],
+    }, columns=list(REJECTED_COLUMNS))
+    return TicketImport(
+        path=path, sheet=sheet, encoding=encoding, header_row=position + 1,
+        columns={field: header[j] for field, j in sorted(by_field.items(), key=lambda kv: kv[1])},
+        tickets=pd.DataFrame(tickets), rejected=rejected, read=n, blank=int(blank.sum()),
+        header_rows=int(repeated.sum()),
+    )
+
+
+__all__ = ["HEADER_ALIASES", "REJECTED_COLUMNS", "TicketImport", "header_key", "known_headers", "read_tickets"]
