@@ -148,9 +148,6 @@ def _original(frame, fields, column_label, index) -> str:
     return "" if value is None or (isinstance(value, float) and value != value) or value is pd.NaT else str(value)
 
 
-HEADERS = {field: label for field, label in CANONICAL_FIELDS.items()}
-
-
 def write_ledger(ledger: Ledger, path: Path, *, rulebook: Rulebook, month: str, calendar_version: str) -> None:
     """Write the ledger workbook: 台账 (frozen header, filters, overdue rows highlighted,
     A4 landscape with the header repeated), 拒收 (every rejected row and why), 说明 (versions, counts)."""
@@ -170,7 +167,7 @@ def write_ledger(ledger: Ledger, path: Path, *, rulebook: Rulebook, month: str, 
 
     rows = ledger.rows
     sheet = book.add_worksheet("台账")
-    labels = [HEADERS.get(c, c) for c in rows.columns]
+    labels = [CANONICAL_FIELDS.get(c, c) for c in rows.columns]
     for j, label in enumerate(labels):
         sheet.write_string(0, j, label, header)
         sheet.set_column(j, j, _width(label, rows.iloc[:, j]))
