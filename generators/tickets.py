@@ -271,49 +271,29 @@ def _texts(values: np.ndarray) -> np.ndarray:
     return np.array([v if isinstance(v, str) else _cell_text(v) for v in values], dtype=object)
 
 
-_STANDARD_MOMENT = r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?"
-
-
 def _moments(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(datetime64[s], messages)`` for one time column of raw cells; messages are
     :func:`udfs.moments.parse_moments`' own.
 
     Real datetimes are rounded to the nearest second (Excel stores them as fractional days,
-    as parse_moments rounds serials); the common ``YYYY-MM-DD HH:MM[:SS]`` text and Excel
-    serial numbers take vectorized paths; everything else, and any text the fast path cannot
-    read, goes through :func:`~udfs.moments.parse_moments` one by one.
+    as parse_moments rounds serials); everything else goes through parse_moments.
     """
     out = np.full(len(raw), np.datetime64("NaT"), dtype="datetime64[s]")
     messages = np.full(len(raw), "", dtype=object)
-    kind = np.array([_KINDS.get(type(v), "other") if v is not None else "empty" for v in raw], dtype=object)
-    strings = np.flatnonzero(kind == "str")
-    if len(strings):
-        texts = pd.Series(raw[strings], dtype=object)
-        kind[strings[texts.str.strip().eq("").to_numpy(bool)]] = "empty"
-        standard = texts.str.fullmatch(_STANDARD_MOMENT).to_numpy(bool)
-        fast = pd.to_datetime(texts.where(standard), format="ISO8601", errors="coerce").to_numpy("datetime64[s]")
-        done = ~np.isnat(fast)
-        out[strings[done]] = fast[done]
-        kind[strings[done]] = "done"
-    stamps = np.flatnonzero(kind == "stamp")
-    if len(stamps):
+    stamps = np.array([type(v) in _STAMPS for v in raw], dtype=bool)
+    if stamps.any():
         ms = pd.to_datetime(pd.Series(raw[stamps], dtype=object)).to_numpy("datetime64[ms]").astype(np.int64)
         out[stamps] = np.floor_divide(ms + 500, 1000).astype("datetime64[s]")
-    for group, values in (("number", lambda p: raw[p].astype(float)), ("str", lambda p: raw[p]),
-                          ("other", lambda p: raw[p])):
-        positions = np.flatnonzero(kind == group)
-        if not len(positions):
-            continue
-        try:
-            out[positions] = parse_moments(values(positions))
-        except ElementErrors as err:
-            out[positions] = err.values
-            messages[positions] = err.messages
+    rest = ~stamps
+    try:
+        out[rest] = parse_moments(raw[rest])
+    except ElementErrors as err:
+        out[rest] = err.values
+        messages[rest] = err.messages
     return out, messages
 
 
-_KINDS = {str: "str", float: "number", int: "number", np.float64: "number", np.int64: "number",
-          dt.datetime: "stamp", pd.Timestamp: "stamp"}
+_STAMPS = (dt.datetime, pd.Timestamp)
 
 
 def _flags(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

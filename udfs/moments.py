@@ -16,7 +16,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from .errors import collect
+from .errors import ElementErrors, collect
 
 NAT = np.datetime64("NaT", "s")
 EXCEL_EPOCH = np.datetime64("1899-12-30T00:00:00", "s")
@@ -85,11 +85,13 @@ def parse_moments(values) -> np.ndarray:
         return array.astype("datetime64[s]")
     if array.dtype.kind in "if":
         return parse_serials(array)
-    array = array.astype(object)
-    out = np.full(array.shape, np.iinfo(np.int64).min, dtype=np.int64)
-    messages = np.full(array.shape, "", dtype=object)
+    flat = array.astype(object).reshape(-1)
+    out = np.full(flat.shape, np.iinfo(np.int64).min, dtype=np.int64)
+    messages = np.full(flat.shape, "", dtype=object)
+    pending = _bulk(flat, out, messages)
     cache: dict = {}
-    for index, value in np.ndenumerate(array):
+    for index in np.flatnonzero(pending):
+        value = flat[index]
         key = value if isinstance(value, (str, float, int)) else None
         result = cache.get(key) if key is not None else None
         if result is None:
@@ -100,7 +102,36 @@ def parse_moments(values) -> np.ndarray:
             messages[index] = result
         elif result is not None:
             out[index] = result
-    return collect(out.view("datetime64[s]"), messages)
+    return collect(out.view("datetime64[s]").reshape(array.shape), messages.reshape(array.shape))
+
+
+_STANDARD = r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?"
+
+
+def _bulk(flat: np.ndarray, out: np.ndarray, messages: np.ndarray) -> np.ndarray:
+    """Vectorized paths for a column: Excel serial numbers, and text in the standard
+    ``YYYY-MM-DD HH:MM[:SS]`` form. Fills ``out``/``messages``; returns the elements left
+    for the one-by-one parser (anything else, and text the standard path cannot read)."""
+    numbers = np.array([isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+                        for v in flat], dtype=bool)
+    if numbers.any():
+        try:
+            parsed, problems = parse_serials(flat[numbers].astype(float)), None
+        except ElementErrors as err:
+            parsed, problems = err.values, err.messages
+        out[numbers] = parsed.astype(np.int64)
+        if problems is not None:
+            messages[numbers] = problems
+    pending = ~numbers
+    strings = np.flatnonzero(np.array([isinstance(v, str) for v in flat], dtype=bool))
+    if len(strings):
+        texts = pd.Series(flat[strings], dtype=object)
+        standard = texts.str.fullmatch(_STANDARD).to_numpy(bool)
+        fast = pd.to_datetime(texts.where(standard), format="ISO8601", errors="coerce").to_numpy("datetime64[s]")
+        done = ~np.isnat(fast)
+        out[strings[done]] = fast[done].astype(np.int64)
+        pending[strings[done]] = False
+    return pending
 
 
 def parse_serials(serials: np.ndarray) -> np.ndarray:
