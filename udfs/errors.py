@@ -47,6 +47,16 @@ def collect(values, messages: np.ndarray):
     return values
 
 
+def with_messages(function, *args, **kwargs):
+    """``(values, messages)`` of a vectorized call that raises :class:`ElementErrors` for bad
+    elements; ``messages`` has the result's shape, "" where the element was computed."""
+    try:
+        values = function(*args, **kwargs)
+    except ElementErrors as err:
+        return err.values, err.messages
+    return values, np.full(np.shape(values), "", dtype=object)
+
+
 def merge_messages(*arrays: np.ndarray | None) -> np.ndarray | None:
     """Element-wise first non-empty message of several message arrays (None = no messages)."""
     present = [a for a in arrays if a is not None]

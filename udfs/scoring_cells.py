@@ -12,7 +12,7 @@ import numpy as np
 from . import scoring
 from .catalogue import Arg, register
 from .cellio import broadcast, grid, guarded, scalar
-from .errors import ElementErrors, KaoheError, merge_messages
+from .errors import KaoheError, merge_messages, with_messages
 from .moments import parse_moments
 from .rulebook import installed, load
 from .timeliness_cells import active_calendar
@@ -78,10 +78,7 @@ def kh_due(rulebook, stage, start_at, priority=None, area=None, kind=None):
     def compute():
         book = _book(rulebook)
         stages, starts, priorities, areas, kinds = broadcast(stage, start_at, priority, area, kind)
-        try:
-            moments, m1 = parse_moments(starts), np.full(starts.shape, "", dtype=object)
-        except ElementErrors as err:
-            moments, m1 = err.values, err.messages
+        moments, m1 = with_messages(parse_moments, starts)
         deadlines, m2 = scoring.due_with_messages(book, stages, moments, priorities, areas, kinds,
                                                   calendar=active_calendar())
         messages = merge_messages(m1, m2)

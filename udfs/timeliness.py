@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .calendar import ORIGIN, WHOLE_WORKDAY, BusinessHours, WorkCalendar, china_calendar, parse_hours
-from .errors import KaoheError, collect, merge_messages
+from .errors import KaoheError, collect, merge_messages, with_messages
 from .moments import parse_moments
 
 DAY_SECONDS = 86_400
@@ -248,13 +248,8 @@ def _is_working(calendar, days):
 
 
 def _add_workdays(calendar, days, n):
-    try:
-        return calendar.add_workdays(days, n).astype("datetime64[D]"), np.full(np.shape(days), "", dtype=object)
-    except KaoheError as err:
-        values = getattr(err, "values", None)
-        if values is None:
-            raise
-        return values.astype("datetime64[D]"), err.messages
+    values, messages = with_messages(calendar.add_workdays, days, n)
+    return values.astype("datetime64[D]"), messages
 
 
 def _extend(clock: Clock, start, base, suspended, index) -> tuple[np.ndarray, np.ndarray]:

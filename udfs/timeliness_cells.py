@@ -14,7 +14,7 @@ from . import timeliness
 from .calendar import WorkCalendar, china_calendar, load_entries
 from .catalogue import Arg, register
 from .cellio import broadcast, guarded
-from .errors import ElementErrors, merge_messages
+from .errors import merge_messages, with_messages
 from .moments import parse_moments
 from .privacy import mask_phones
 
@@ -37,10 +37,7 @@ def active_calendar() -> WorkCalendar:
 
 def _moments(values: np.ndarray):
     """Parsed moments and messages for a grid of cell values."""
-    try:
-        return parse_moments(values), np.full(values.shape, "", dtype=object)
-    except ElementErrors as err:
-        return err.values, err.messages
+    return with_messages(parse_moments, values)
 
 
 def _suspended(values: np.ndarray):
@@ -71,17 +68,9 @@ def kh_is_workday(when):
     def compute():
         (days,) = broadcast(when)
         moments, messages = _moments(days)
-        working, more = _calendar_call(active_calendar().is_workday, moments)
+        working, more = with_messages(active_calendar().is_workday, moments)
         return working, merge_messages(messages, more), np.isnat(moments) & (messages == "")
     return guarded(compute)
-
-
-def _calendar_call(method, *args):
-    """A calendar method's values and per-element messages (it raises ElementErrors with both)."""
-    try:
-        return method(*args), None
-    except ElementErrors as err:
-        return err.values, err.messages
 
 
 @register("KH_WORKDAYS", "工作日天数", "两日期之间的工作日天数，首尾两天都计入(同NETWORKDAYS，按中国节假日和调休)。结束早于开始时为负数。",
@@ -91,7 +80,7 @@ def kh_workdays(first_day, last_day):
     def compute():
         a, b = broadcast(first_day, last_day)
         (ma, ea), (mb, eb) = _moments(a), _moments(b)
-        count, more = _calendar_call(active_calendar().workdays_between, ma, mb)
+        count, more = with_messages(active_calendar().workdays_between, ma, mb)
         return count, merge_messages(ea, eb, more), (np.isnat(ma) | np.isnat(mb)) & (ea == "") & (eb == "")
     return guarded(compute)
 
@@ -113,7 +102,7 @@ def kh_add_workdays(from_day, days):
                 counts[index] = int(float(value))
         empty = (np.isnat(moments) | np.vectorize(lambda v: v is None, otypes=[bool])(n)) & (messages == "")
         safe = np.where(empty | (messages != ""), np.datetime64("2024-01-08"), moments.astype("datetime64[D]"))
-        result, more = _calendar_call(active_calendar().add_workdays, safe, counts)
+        result, more = with_messages(active_calendar().add_workdays, safe, counts)
         return result.astype("datetime64[s]"), merge_messages(messages, more), empty
     return guarded(compute)
 
@@ -194,11 +183,8 @@ def kh_explain(start_at, end_at, limit, unit, work_hours=None, suspended=None):
         a, b, lim, un, h = broadcast(start_at, end_at, limit, unit, work_hours)
         (sa, sb), messages = _times(a, b)
         sus, sus_messages = _suspended(broadcast(suspended, a)[0] if suspended is not None else None)
-        try:
-            lines, more = timeliness.explain(sa, sb, lim, un, hours=_one_hours(h), calendar=active_calendar(),
-                                             suspended=sus), None
-        except ElementErrors as err:
-            lines, more = err.values, err.messages
+        lines, more = with_messages(timeliness.explain, sa, sb, lim, un, hours=_one_hours(h),
+                                    calendar=active_calendar(), suspended=sus)
         return lines, merge_messages(messages, sus_messages, more), (np.isnat(sa) | (lim == None)) & (messages == "")  # noqa: E711
     return guarded(compute)
 
