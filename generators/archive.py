@@ -31,7 +31,7 @@ import xlsxwriter.exceptions
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 import udfs
-from generators.ledger import CREATED
+from generators.workbooks import new_workbook
 from udfs.errors import KaoheError
 from udfs.privacy import mask_phone
 
@@ -285,18 +285,9 @@ def _export_sheet(book, source: Path, sheet_name: str, path: Path, *, month: str
         raise KaoheError(f"无法读取工作表 {source.name} / {sheet_name}: {err}",
                          f"cannot read sheet {sheet_name} of {source.name}: {err}") from err
 
-    out = xlsxwriter.Workbook(str(path), {
-        "constant_memory": True,
-        "default_date_format": "yyyy-mm-dd hh:mm:ss",
-        "strings_to_formulas": False,
-        "strings_to_urls": False,
-        "strings_to_numbers": False,
-    })
-    out.set_properties({
-        "title": f"{month} {sheet_name} 归档", "author": "kaohe", "created": CREATED,
-        "comments": f"归档自 {source.name}（SHA-256 {source_sha}）；工作表 {sheet_name}；"
-                    f"电话号码{'已' if mask else '未'}脱敏；程序 kaohe {udfs.__version__}",
-    })
+    out = new_workbook(path, title=f"{month} {sheet_name} 归档",
+                       comments=f"归档自 {source.name}（SHA-256 {source_sha}）；工作表 {sheet_name}；"
+                                f"电话号码{'已' if mask else '未'}脱敏；程序 kaohe {udfs.__version__}")
     bold = out.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "vcenter"})
     formats = {
         dt.date: out.add_format({"num_format": "yyyy-mm-dd"}),

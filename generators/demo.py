@@ -96,14 +96,9 @@ def write_export(frame: pd.DataFrame, path, month: str) -> int:
     time, a duplicate id, a ticket of the previous month, a description that looks like a
     formula. Ticket text is written as text.
     """
-    import xlsxwriter
+    from generators.workbooks import new_workbook
 
-    from generators.ledger import CREATED
-
-    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "default_date_format": "yyyy-mm-dd hh:mm:ss",
-                                           "strings_to_formulas": False, "strings_to_urls": False,
-                                           "strings_to_numbers": False})
-    book.set_properties({"title": f"{month} 投诉工单导出", "author": "kaohe demo", "created": CREATED})
+    book = new_workbook(path, title=f"{month} 投诉工单导出", author="kaohe demo")
     sheet = book.add_worksheet("工单")
     fields = list(EXPORT_HEADERS)
     sheet.write_string(0, 0, f"{month.replace('-', '年')}月 投诉工单导出(示例数据)")

@@ -7,13 +7,13 @@ with xlsxwriter row by row (constant memory), ticket text always as text, never 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
+
+from generators.workbooks import new_workbook
 
 import udfs
 from udfs import scoring
@@ -21,8 +21,6 @@ from udfs.calendar import WorkCalendar, china_calendar
 from udfs.rulebook import CANONICAL_FIELDS, Rulebook
 from udfs.timeliness import judge, parse_suspensions
 
-# Fixed, so that the same input gives byte-identical files.
-CREATED = dt.datetime(2000, 1, 1)
 SOURCE_ROW = "source_row"
 REJECTED_COLUMNS = ("源文件", "源行号", "工单号", "列", "原值", "原因")
 
@@ -151,16 +149,8 @@ def _original(frame, fields, column_label, index) -> str:
 def write_ledger(ledger: Ledger, path: Path, *, rulebook: Rulebook, month: str, calendar_version: str) -> None:
     """Write the ledger workbook: 台账 (frozen header, filters, overdue rows highlighted,
     A4 landscape with the header repeated), 拒收 (every rejected row and why), 说明 (versions, counts)."""
-    book = xlsxwriter.Workbook(str(path), {
-        "constant_memory": True,
-        "default_date_format": "yyyy-mm-dd hh:mm:ss",
-        "strings_to_formulas": False,
-        "strings_to_urls": False,
-        "strings_to_numbers": False,
-    })
     stamp = f"考核办法 {rulebook.name} {rulebook.version}; 日历 {calendar_version}; 程序 kaohe {udfs.__version__}"
-    book.set_properties({"title": f"{month} 投诉工单台账", "subject": rulebook.title, "comments": stamp,
-                         "author": "kaohe", "created": CREATED})
+    book = new_workbook(path, title=f"{month} 投诉工单台账", subject=rulebook.title, comments=stamp)
     header = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "vcenter"})
     late = book.add_format({"bg_color": "#FCE4D6"})
     number = book.add_format({"num_format": "0.00"})

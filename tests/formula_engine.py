@@ -18,11 +18,16 @@ from udfs.catalogue import load_all
 EPOCH = dt.datetime(1899, 12, 30)
 
 
+def serial(moment: dt.datetime) -> float:
+    """An Excel serial day number (1900 date system)."""
+    return (moment - EPOCH).total_seconds() / 86400
+
+
 def _to_excel(value):
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
-        return (value - EPOCH).total_seconds() / 86400
+        return serial(value)
     return value
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import xlsxwriter
 
-from formula_engine import EPOCH, evaluate
+from formula_engine import evaluate, serial
 from udfs import timeliness
 from udfs.catalogue import MAX_HELP, load_all, markdown_table
 from udfs.timeliness_cells import (kh_add_workdays, kh_deadline, kh_elapsed, kh_explain, kh_is_workday, kh_mask,
@@ -80,10 +80,6 @@ def test_cell_functions_equal_engine_calls():
     assert kh_mask("13812345678")[0, 0] == "138****5678"
     assert kh_workdays("2025-10-12", "2025-10-01")[0, 0] == -3
     assert kh_add_workdays("2025-10-09", -1)[0, 0] == dt.datetime(2025, 9, 30)
-
-
-def serial(moment: dt.datetime) -> float:
-    return (moment - EPOCH).total_seconds() / 86400
 
 
 def test_workbook_formulas_evaluate_to_engine_values(tmp_path):

@@ -8,7 +8,7 @@ import xlsxwriter
 from hypothesis import given
 from hypothesis import strategies as st
 
-from formula_engine import EPOCH, evaluate
+from formula_engine import evaluate, serial
 from udfs import rulebook, scoring
 from udfs.catalogue import load_all
 from udfs.scoring_cells import (kh_deduct, kh_due, kh_grade, kh_item, kh_pass, kh_payment, kh_risk, kh_rulebooks,
@@ -96,10 +96,6 @@ def test_deduct_properties(count, repeats, unit, threshold, points):
     assert capped <= points + 1e-9
     assert capped == (points if count >= threshold else pytest.approx(min(plain, points)))
     assert kh_deduct(count, unit, threshold, points, repeats)[0, 0] == pytest.approx(capped)
-
-
-def serial(moment: dt.datetime) -> float:
-    return (moment - EPOCH).total_seconds() / 86400
 
 
 def test_workbook_formulas_evaluate_to_engine_values(tmp_path):
