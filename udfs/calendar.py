@@ -29,14 +29,6 @@ from .errors import KaoheError, collect
 
 # Day kinds, one int8 per day.
 WEEKDAY, WEEKEND, HOLIDAY, MAKEUP, COMPANY_REST, COMPANY_WORK = range(6)
-KIND_ZH = {
-    WEEKDAY: "工作日",
-    WEEKEND: "周末",
-    HOLIDAY: "法定节假日",
-    MAKEUP: "调休上班",
-    COMPANY_REST: "单位休息日",
-    COMPANY_WORK: "单位工作日",
-}
 WORKING_KINDS = (WEEKDAY, MAKEUP, COMPANY_WORK)
 
 # The user layer's 类型 column: what each spelling means and whether it states a year's
