@@ -23,14 +23,15 @@ def _month(text: str) -> str:
     return text
 
 
-def _write_ledger(tickets: Path, book, month: str, path: Path) -> bool:
-    """Import, compute, write and report one ledger; True when the counts reconcile."""
+def _write_ledger(tickets: Path, book, month: str, path: Path, *, appendix3: bool = False):
+    """Import, compute, write and report one ledger; returns it (``.reconciles`` says whether
+    the counts reconcile)."""
     from generators.ledger import ledger_from_export, write_ledger
     from udfs.calendar import china_calendar
 
     calendar = china_calendar()
     ledger, imported = ledger_from_export(tickets, book, month, calendar=calendar)
-    write_ledger(ledger, path, rulebook=book, month=month, calendar_version=calendar.version)
+    write_ledger(ledger, path, rulebook=book, month=month, calendar_version=calendar.version, appendix3=appendix3)
     print(imported.summary())
     print(f"读入 {ledger.read} 行 = 入账 {len(ledger.rows)} 行 + 拒收 {len(ledger.rejected)} 行"
           f"{'' if ledger.reconciles else '  ！不平衡 / does not reconcile'}")
@@ -40,24 +41,72 @@ def _write_ledger(tickets: Path, book, month: str, path: Path) -> bool:
         flags = ledger.rows[f"{stage}及时"]
         print(f"  {stage}: 及时 {int((flags == '是').sum())}，超时 {int(flags.isin(['否', '超时未完成']).sum())}")
     print(f"已写出 / wrote: {path}")
-    return ledger.reconciles
+    return ledger
+
+
+def _write_monthly(ledger, book, month: str, path: Path, *, tickets: Path, findings: Path | None,
+                   history: Path | None, password: str = "") -> bool:
+    """Assess the month from a computed ledger, write the table (and the history); True when
+    every ticket and findings row is accounted for."""
+    from generators import monthly as table
+    from generators.monthly_book import write_monthly
+    from udfs.calendar import china_calendar
+
+    found = table.read_findings(findings, book) if findings else None
+    past = table.read_history(history) if history else None
+    assessment = table.assess_month(ledger, book, month, findings=found, history=past)
+    write_monthly(assessment, path, calendar_version=china_calendar().version, password=password,
+                  sources={"工单": tickets.name, "考核记录": findings.name if findings else "",
+                           "考核历史": history.name if history else ""})
+    if found is not None:
+        print(f"考核记录 {findings.name}: 读入 {found.read} 行 = 采用 {len(found.rows) + len(found.fees_rows)} 行"
+              f" + 拒收 {len(found.rejected)} 行 / read {found.read} = used + rejected"
+              f"{'' if found.reconciles else '  ！不平衡 / does not reconcile'}")
+        for record in found.rejected.itertuples(index=False):
+            print(f"  拒收 第{record.源行号}行 {record.列}“{record.原值}”: {record.原因}")
+    unit = book.score.unit
+    for result in assessment.units:
+        parts = [f"得分 {result.score:g}{unit}", f"扣 {result.deducted:g}", f"加 {result.bonus:g}"]
+        parts += [f"等级 {result.grade}"] if result.grade is not None else []
+        parts += ["合格" if result.passed else "不合格"] if result.passed is not None else []
+        parts += [f"应付 {result.paid:,.2f} 元"] if result.paid == result.paid else []
+        print(f"  {result.unit}: {'，'.join(parts)}")
+        for warning in result.warnings:
+            print(f"    ⚠ {warning}")
+    if past is not None:
+        table.write_history(table.with_month(past, assessment), history)
+        print(f"已更新考核历史 / history updated: {history}")
+    print(f"已写出 / wrote: {path}")
+    return ledger.reconciles and (found is None or found.reconciles)
 
 
 def _demo(options) -> int:
+    import shutil
+
+    from generators import demo
     from generators.archive import export_archive, verify_archive
-    from generators.demo import synthesize_month, write_export
     from udfs import rulebook as rulebooks
 
     out = Path(options.out)
     out.mkdir(parents=True, exist_ok=True)
     month = _month(options.month)
-    book = rulebooks.load(options.rulebook)
+    book = rulebooks.load(options.rulebook or demo.RULEBOOK)
+    if Path(book.path).parent == demo.RULEBOOK.parent:  # the demo contract: put it beside the outputs
+        shutil.copyfile(book.path, out / Path(book.path).name)
     export = out / f"工单导出_{month}.xlsx"
-    write_export(synthesize_month(month, tickets=options.tickets), export, month)
-    print(f"示例月份 {month}，考核办法 {book.title}({book.name})；示例工单导出: {export}")
-    path = out / f"台账_{month}.xlsx"
-    balanced = _write_ledger(export, book, month, path)
-    manifest = export_archive(path, month=month, out_dir=out / "归档", mask_phones=True)
+    demo.write_export(demo.synthesize_month(month, tickets=options.tickets), export, month)
+    findings = out / f"考核记录_{month}.xlsx"
+    demo.write_table(demo.synthesize_findings(month, demo.VENDORS, book), findings, "考核记录")
+    history = out / "考核历史.csv"
+    demo.synthesize_history(month, demo.VENDORS, book.name).to_csv(history, index=False, encoding="utf-8-sig",
+                                                                    lineterminator="\n")
+    print(f"示例月份 {month}，考核办法 {book.title}({book.name})")
+    print(f"示例输入 / inputs: {export.name}(工单导出)、{findings.name}(考核记录)、{history.name}(前三个月)")
+    ledger_path = out / f"台账_{month}.xlsx"
+    ledger = _write_ledger(export, book, month, ledger_path, appendix3=True)
+    monthly_path = out / f"月度考核表_{month}.xlsx"
+    balanced = _write_monthly(ledger, book, month, monthly_path, tickets=export, findings=findings, history=history)
+    manifest = export_archive(ledger_path, month=month, out_dir=out / "归档", mask_phones=True)
     problems = verify_archive(out / "归档")
     print(f"已归档 / archived: {', '.join(f.file for f in manifest.files)}(电话已脱敏，清单 {manifest.csv_path.name}，"
           f"核对{'通过' if not problems else '失败'})")
@@ -71,7 +120,24 @@ def _ledger(options) -> int:
     book = rulebooks.load(options.rulebook)
     tickets = Path(options.tickets)
     path = Path(options.out) if options.out else tickets.with_name(f"台账_{month}.xlsx")
-    return 0 if _write_ledger(tickets, book, month, path) else 1
+    return 0 if _write_ledger(tickets, book, month, path, appendix3=options.appendix3).reconciles else 1
+
+
+def _monthly(options) -> int:
+    from generators.ledger import ledger_from_export
+    from udfs import rulebook as rulebooks
+    from udfs.calendar import china_calendar
+
+    month = _month(options.month)
+    book = rulebooks.load(options.rulebook)
+    tickets = Path(options.tickets)
+    path = Path(options.out) if options.out else tickets.with_name(f"月度考核表_{month}.xlsx")
+    ledger, imported = ledger_from_export(tickets, book, month, calendar=china_calendar())
+    print(imported.summary())
+    balanced = _write_monthly(ledger, book, month, path, tickets=tickets,
+                              findings=Path(options.findings) if options.findings else None,
+                              history=Path(options.history) if options.history else None, password=options.password)
+    return 0 if balanced else 1
 
 
 def _rulebooks(options) -> int:
@@ -120,15 +186,36 @@ def _archive(options) -> int:
     return 0
 
 
+class _Formatter(argparse.HelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None):
+        super().add_usage(usage, actions, groups, "用法 / usage: " if prefix is None else prefix)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its own words in Chinese and English (help, section titles, usage errors)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, add_help=False, **kwargs)
+        self._positionals.title = "参数 / arguments"
+        self._optionals.title = "选项 / options"
+        self.add_argument("-h", "--help", action="help", help="显示本帮助 / show this help")
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: 用法错误 / usage error: {message}\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    main = argparse.ArgumentParser(
+    main = _Parser(
         prog="kaohe", description="考核: 通信代维客户投诉处理考核工具 / telecom complaint-handling assessment",
         epilog=EPILOG)
     commands = main.add_subparsers(dest="command", metavar="命令", required=True)
     demo = commands.add_parser("demo", help="用内置示例数据跑一遍主流程 / run the main job on built-in data", epilog=EPILOG)
     demo.add_argument("--out", default="kaohe-demo", help="输出目录 / output folder (默认 kaohe-demo)")
     demo.add_argument("--month", default="2025-10", help="示例月份 YYYY-MM / month (默认 2025-10，含国庆)")
-    demo.add_argument("--rulebook", default="jiangmen", help="考核办法 / rulebook (默认 jiangmen)")
+    demo.add_argument("--rulebook", default=None,
+                      help="考核办法 / rulebook (默认 示例合同 jiangmen_demo: 江门办法 + 付款与合同条款)")
     demo.add_argument("--tickets", type=int, default=1500, help="工单数 / number of tickets")
     demo.set_defaults(run=_demo)
     ledger = commands.add_parser("ledger", help="由工单导出生成台账 / ticket ledger from an export", epilog=EPILOG)
@@ -136,7 +223,19 @@ def parser() -> argparse.ArgumentParser:
     ledger.add_argument("--rulebook", required=True, help="考核办法名称或 .toml 路径 / rulebook name or file")
     ledger.add_argument("--month", required=True, help="考核月份 YYYY-MM / month")
     ledger.add_argument("--out", help="输出文件 / output file (默认 与工单同目录的 台账_YYYY-MM.xlsx)")
+    ledger.add_argument("--appendix3", action="store_true",
+                        help="另附《服务质量问题处理管理台账》(附件3)格式的工作表 / add the seed-004 appendix-3 sheet")
     ledger.set_defaults(run=_ledger)
+    monthly = commands.add_parser("monthly", help="生成月度量化考核表 / the monthly quantified scoring table",
+                                  epilog=EPILOG)
+    monthly.add_argument("tickets", metavar="TICKETS", help="工单导出 .xlsx/.csv (UTF-8/GB18030)")
+    monthly.add_argument("--findings", help="考核记录 .xlsx/.csv: 考核单位,考核项,次数,选定值,加倍次数,备注 / findings file")
+    monthly.add_argument("--history", help="考核历史 .csv (读取并追加本月结果) / history file, read and appended to")
+    monthly.add_argument("--rulebook", required=True, help="考核办法名称或 .toml 路径 / rulebook name or file")
+    monthly.add_argument("--month", required=True, help="考核月份 YYYY-MM / month")
+    monthly.add_argument("--out", help="输出文件 / output file (默认 与工单同目录的 月度考核表_YYYY-MM.xlsx)")
+    monthly.add_argument("--password", default="", help="工作表保护密码 / sheet protection password (默认无)")
+    monthly.set_defaults(run=_monthly)
     listing = commands.add_parser("rulebooks", help="列出已安装的考核办法，或显示一个的规则清单 / list rulebooks",
                                   epilog=EPILOG)
     listing.add_argument("name", nargs="?", help="考核办法名称: 显示其中文规则清单 / show one's rule list")

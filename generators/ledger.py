@@ -13,9 +13,8 @@ import numpy as np
 import pandas as pd
 from xlsxwriter.utility import xl_col_to_name
 
-from generators.workbooks import new_workbook
-
 import udfs
+from generators.workbooks import new_workbook
 from udfs import scoring
 from udfs.calendar import WorkCalendar, china_calendar
 from udfs.rulebook import CANONICAL_FIELDS, Rulebook
@@ -143,12 +142,15 @@ def ledger_from_export(path, rulebook: Rulebook, month: str, *, calendar: WorkCa
 def _original(frame, fields, column_label, index) -> str:
     field = next((f for f, label in fields.items() if label == column_label), column_label)
     value = frame[field].iloc[index] if field in frame.columns else ""
-    return "" if value is None or (isinstance(value, float) and value != value) or value is pd.NaT else str(value)
+    return "" if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)) else str(value)
 
 
-def write_ledger(ledger: Ledger, path: Path, *, rulebook: Rulebook, month: str, calendar_version: str) -> None:
+def write_ledger(ledger: Ledger, path: Path, *, rulebook: Rulebook, month: str, calendar_version: str,
+                 appendix3: bool = False) -> None:
     """Write the ledger workbook: 台账 (frozen header, filters, overdue rows highlighted,
-    A4 landscape with the header repeated), 拒收 (every rejected row and why), 说明 (versions, counts)."""
+    A4 landscape with the header repeated), 拒收 (every rejected row and why), 说明 (versions,
+    counts), and with ``appendix3`` the same tickets in the layout of seed 004's 附件3
+    (:data:`APPENDIX3_SHEET`)."""
     stamp = f"考核办法 {rulebook.name} {rulebook.version}; 日历 {calendar_version}; 程序 kaohe {udfs.__version__}"
     book = new_workbook(path, title=f"{month} 投诉工单台账", subject=rulebook.title, comments=stamp)
     header = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "vcenter"})
@@ -164,9 +166,9 @@ def write_ledger(ledger: Ledger, path: Path, *, rulebook: Rulebook, month: str, 
     date_columns = [j for j, c in enumerate(rows.columns) if pd.api.types.is_datetime64_any_dtype(rows[c])]
     float_columns = [j for j, c in enumerate(rows.columns) if pd.api.types.is_float_dtype(rows[c])]
     values = rows.to_numpy(object)
-    for i, record in enumerate(values, start=1):
+    for i, record in enumerate(progress(values, "写台账 / ledger rows"), start=1):
         for j, value in enumerate(record):
-            if value is None or value is pd.NaT or value == "" or (isinstance(value, float) and value != value):
+            if value is None or value is pd.NaT or value == "" or (isinstance(value, float) and np.isnan(value)):
                 continue
             if j in date_columns:
                 sheet.write_datetime(i, j, pd.Timestamp(value).to_pydatetime())
@@ -188,6 +190,9 @@ def write_ledger(ledger: Ledger, path: Path, *, rulebook: Rulebook, month: str, 
     sheet.fit_to_pages(1, 0)
     sheet.repeat_rows(0)
     sheet.set_footer("&C第 &P 页，共 &N 页")
+
+    if appendix3:
+        _write_appendix3(book, ledger, header, month)
 
     rejected = book.add_worksheet("拒收")
     for j, label in enumerate(ledger.rejected.columns):
@@ -215,6 +220,90 @@ def write_ledger(ledger: Ledger, path: Path, *, rulebook: Rulebook, month: str, 
         else:
             notes.write_string(i, 1, str(value))
     book.close()
+
+
+APPENDIX3_SHEET = "附件3服务质量问题处理管理台账"
+APPENDIX3_COLUMNS = ("序号", "受理人", "受理时间", "客户姓名", "客户电话", "客户地址", "服务质量问题内容",
+                     "被抱怨/投诉部门、人员", "承办部门", "处理时限", "处理结果", "客户满意度(回访)", "备注")
+APPENDIX3_WIDTHS = (6, 8, 18, 9, 13, 24, 36, 18, 14, 18, 18, 10, 24)
+
+
+def appendix3_rows(ledger: Ledger) -> pd.DataFrame:
+    """The tickets as seed 004's 附件3 (服务质量问题处理管理台账) lists them, one row each.
+
+    受理人 is the handler; 被抱怨/投诉部门、人员 the assessed unit and handler; 承办部门 the unit;
+    处理时限 the deadline of the last stage computed; 处理结果 the export's result when it has
+    one, else that stage's verdict; 备注 the deduction's basis.
+    """
+    rows = ledger.rows
+    blank = pd.Series("", index=rows.index, dtype=object)
+
+    def text(field):
+        return rows[field].fillna("").astype(str) if field in rows.columns else blank
+
+    stage = ledger.stages[-1] if ledger.stages else None
+    deadline = rows[f"{stage}截止"] if stage else pd.Series(pd.NaT, index=rows.index)
+    if "result" in rows.columns:
+        result = text("result")
+    elif stage:
+        hours = rows[f"{stage}超时小时"].to_numpy(float)
+        verdict = rows[f"{stage}及时"].to_numpy(object)
+        result = pd.Series(np.where(verdict == "是", f"{stage}及时",
+                                    np.where(verdict == "否", [f"{stage}超时 {h:.2f} 小时" for h in hours],
+                                             np.where(verdict == "未完成", "处理中", f"{stage}超时未完成"))),
+                           index=rows.index)
+    else:
+        result = blank
+    unit, handler = text("unit"), text("handler")
+    return pd.DataFrame({
+        "序号": np.arange(1, len(rows) + 1), "受理人": handler,
+        "受理时间": rows["dispatched_at"] if "dispatched_at" in rows.columns else pd.Series(pd.NaT, index=rows.index),
+        "客户姓名": text("customer"), "客户电话": text("phone"), "客户地址": text("address"),
+        "服务质量问题内容": text("content"), "被抱怨/投诉部门、人员": unit.str.cat(handler, sep="、").str.strip("、"),
+        "承办部门": unit, "处理时限": deadline, "处理结果": result, "客户满意度(回访)": text("satisfaction"),
+        "备注": text("扣分依据") if "扣分依据" in rows.columns else blank,
+    })
+
+
+def _write_appendix3(book, ledger: Ledger, header_format, month: str) -> None:
+    """The 附件3 sheet: the form's title, its thirteen columns, the tickets, and the form's footer."""
+    sheet = book.add_worksheet(APPENDIX3_SHEET)
+    title = book.add_format({"bold": True, "font_size": 14, "align": "center"})
+    cell = book.add_format({"border": 1, "text_wrap": True, "valign": "top"})
+    when = book.add_format({"border": 1, "valign": "top", "num_format": "yyyy-mm-dd hh:mm"})
+    last = len(APPENDIX3_COLUMNS) - 1
+    sheet.merge_range(0, 0, 0, last, f"服务质量问题处理管理台账({month})", title)
+    for j, (label, width) in enumerate(zip(APPENDIX3_COLUMNS, APPENDIX3_WIDTHS)):
+        sheet.write_string(1, j, label, header_format)
+        sheet.set_column(j, j, width)
+    table = appendix3_rows(ledger)
+    for i, record in enumerate(progress(table.to_numpy(object), "写附件3 / appendix 3"), start=2):
+        for j, value in enumerate(record):
+            if isinstance(value, (pd.Timestamp, np.datetime64)) or j in (2, 9):
+                if pd.isna(value):
+                    sheet.write_blank(i, j, None, when)
+                else:
+                    sheet.write_datetime(i, j, pd.Timestamp(value).to_pydatetime(), when)
+            elif isinstance(value, (int, np.integer)):
+                sheet.write_number(i, j, int(value), cell)
+            else:
+                sheet.write_string(i, j, str(value), cell)
+    end = len(table) + 2
+    sheet.write_string(end + 1, 0, "备注:")
+    sheet.write_string(end + 3, 0, "承办部门负责人签名:")
+    sheet.freeze_panes(2, 1)
+    sheet.set_landscape()
+    sheet.set_paper(9)
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(1)
+    sheet.set_footer("&C第 &P 页，共 &N 页")
+
+
+def progress(rows, what: str):
+    """``rows`` with a progress bar on stderr for long runs at a terminal (none in pipes and tests)."""
+    from tqdm import tqdm
+
+    return tqdm(rows, desc=what, unit="行", disable=None if len(rows) >= 50_000 else True, leave=False)
 
 
 def _width(label: str, column: pd.Series) -> float:

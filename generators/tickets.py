@@ -187,7 +187,7 @@ def _map_columns(header: list[str], known: dict) -> tuple[dict[int, str], dict[i
 
 
 # -- reading the grid --------------------------------------------------------------------------
-def _decode(data: bytes, path: Path) -> tuple[str, str]:
+def _decode(data: bytes, path: Path, kind: str = "工单文件") -> tuple[str, str]:
     """Text and encoding of a CSV file: UTF-8 with BOM, UTF-16 with BOM, UTF-8, else GB18030."""
     if data.startswith(codecs.BOM_UTF8):
         return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="strict"), "utf-8-sig"
@@ -198,29 +198,29 @@ def _decode(data: bytes, path: Path) -> tuple[str, str]:
             return data.decode(encoding), encoding
         except UnicodeDecodeError:
             continue
-    raise KaoheError(f"工单文件 {path.name}: 无法识别文本编码(应为 UTF-8 或 GB18030)",
+    raise KaoheError(f"{kind} {path.name}: 无法识别文本编码(应为 UTF-8 或 GB18030)",
                      f"{path.name}: unknown text encoding (expected UTF-8 or GB18030)")
 
 
-def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
+def _read_csv(path: Path, kind: str = "工单文件") -> tuple[pd.DataFrame, str]:
     """Every cell of a CSV file as text ("" = empty), one frame row per CSV record (the row
     number Excel shows: a quoted line break stays inside its record); short rows are padded."""
     try:
-        text, encoding = _decode(path.read_bytes(), path)
+        text, encoding = _decode(path.read_bytes(), path, kind)
     except OSError as err:
-        raise KaoheError(f"工单文件 {path.name}: 无法读取", f"{path.name}: cannot read ({err})") from err
+        raise KaoheError(f"{kind} {path.name}: 无法读取", f"{path.name}: cannot read ({err})") from err
     sample = text[:20_000]
     delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
     try:
         records = list(csv.reader(io.StringIO(text), delimiter=delimiter))
     except csv.Error as err:
-        raise KaoheError(f"工单文件 {path.name}: CSV 格式错误({err})", f"{path.name}: malformed CSV: {err}") from err
+        raise KaoheError(f"{kind} {path.name}: CSV 格式错误({err})", f"{path.name}: malformed CSV: {err}") from err
     width = max(map(len, records), default=0)
     records = [r if len(r) == width else r + [""] * (width - len(r)) for r in records]
     return pd.DataFrame(records, dtype=object), encoding
 
 
-def _xlsx_sheets(path: Path):
+def _xlsx_sheets(path: Path, kind: str = "工单文件"):
     """``(sheet name, grid)`` for each sheet of a workbook: raw cell values ("" = empty) as
     python-calamine reads them (str, float, int, bool, datetime, ...), row 0 = sheet row 1.
 
@@ -229,15 +229,30 @@ def _xlsx_sheets(path: Path):
     try:
         book = python_calamine.CalamineWorkbook.from_path(str(path))
     except Exception as err:  # calamine raises its own error types for damaged files
-        raise KaoheError(f"工单文件 {path.name}: 无法作为 Excel 工作簿打开({err})",
+        raise KaoheError(f"{kind} {path.name}: 无法作为 Excel 工作簿打开({err})",
                          f"{path.name}: cannot open as an Excel workbook: {err}") from err
     for name in book.sheet_names:
         try:
             cells = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
         except Exception as err:
-            raise KaoheError(f"工单文件 {path.name}: 工作表“{name}”无法读取({err})",
+            raise KaoheError(f"{kind} {path.name}: 工作表“{name}”无法读取({err})",
                              f"{path.name}: cannot read sheet {name!r}: {err}") from err
         yield str(name), pd.DataFrame(cells, dtype=object)
+
+
+def read_grids(path, kind: str = "工单文件"):
+    """``(sheet, grid)`` pairs of a .csv (one, sheet "") or .xlsx/.xlsm file: raw cells, row 0 =
+    the file's first row. ``kind`` names the file in messages (工单文件, 考核记录 ...)."""
+    path = Path(path)
+    if not path.is_file():
+        raise KaoheError(f"{kind}不存在: {path}", f"no such file: {path}")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return [("", _read_csv(path, kind)[0])]
+    if suffix in (".xlsx", ".xlsm"):
+        return list(_xlsx_sheets(path, kind))
+    raise KaoheError(f"{kind} {path.name}: 不支持的文件类型“{path.suffix}”(应为 .xlsx 或 .csv)",
+                     f"{path.name}: unsupported file type {path.suffix!r} (use .xlsx or .csv)")
 
 
 # -- cell values -------------------------------------------------------------------------------

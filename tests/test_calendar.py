@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from udfs.calendar import DayEntry, china_calendar, load_entries, parse_entries, parse_hours
+from udfs.calendar import (
+    DayEntry,
+    china_calendar,
+    load_entries,
+    parse_entries,
+    parse_hours,
+)
 from udfs.errors import KaoheError
 
 FIRST, LAST = dt.date(2015, 1, 1), dt.date(2026, 12, 31)

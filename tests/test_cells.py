@@ -7,12 +7,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xlsxwriter
-
 from formula_engine import evaluate, serial
+
 from udfs import timeliness
 from udfs.catalogue import MAX_HELP, load_all, markdown_table
-from udfs.timeliness_cells import (kh_add_workdays, kh_deadline, kh_elapsed, kh_explain, kh_is_workday, kh_mask,
-                                   kh_ontime, kh_overdue, kh_workdays)
+from udfs.timeliness_cells import (
+    kh_add_workdays,
+    kh_deadline,
+    kh_elapsed,
+    kh_explain,
+    kh_is_workday,
+    kh_mask,
+    kh_ontime,
+    kh_overdue,
+    kh_workdays,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 BH = "08:00-12:00,14:30-18:00"
@@ -137,7 +146,7 @@ def test_workbook_formulas_evaluate_to_engine_values(tmp_path):
 def test_the_xlwings_layer_exposes_every_function_with_its_argument_names():
     import inspect
 
-    import udfs.excel as excel
+    from udfs import excel
 
     for spec in load_all().values():
         function = getattr(excel, spec.name)

@@ -1,6 +1,7 @@
-"""A third-party reader: LibreOffice (headless) opens the ledger `kaohe demo` writes and
-finds the same rows and numbers as openpyxl. Skipped without LibreOffice unless
-KAOHE_REQUIRE_OFFICE=1 (see tests/office.py)."""
+"""A third-party reader: LibreOffice (headless) opens the ledger and the monthly table
+`kaohe demo` writes. It finds the same ledger rows and numbers as openpyxl, and recalculating
+the monthly table's formulas itself it gets every number the engine cached. Skipped without
+LibreOffice unless KAOHE_REQUIRE_OFFICE=1 (see tests/office.py)."""
 
 import openpyxl
 import pytest
@@ -37,9 +38,9 @@ def column(rows, label):
 
 
 def test_libreoffice_reads_every_sheet(sheets, book):
-    assert list(sheets) == list(book) == ["台账", "拒收", "说明"]
+    assert list(sheets) == list(book) == ["台账", "附件3服务质量问题处理管理台账", "拒收", "说明"]
     for name in book:
-        assert sheets[name][0] == book[name][0], name  # the headers
+        assert sheets[name][0] == [v or "" for v in book[name][0]], name  # the headers (or title)
 
 
 def test_ledger_counts_and_totals_match_openpyxl(sheets, book):
@@ -71,3 +72,39 @@ def test_formulas_are_recalculated_unless_asked_not_to(tmp_path):
         probe.add_worksheet("表").write_formula("A1", "=1+1", None, 5)
     assert read_csv(to_csv(path, tmp_path / "recalc")["表"]) == [["2"]]
     assert read_csv(to_csv(path, tmp_path / "cached", recalc=False)["表"]) == [["5"]]
+
+
+@pytest.fixture(scope="module")
+def monthly(ledger, tmp_path_factory):
+    """``(path, {sheet: rows as LibreOffice recalculated them})`` of the demo's monthly table."""
+    path = ledger.with_name("月度考核表_2025-10.xlsx")
+    return path, {name: read_csv(csv) for name, csv in to_csv(path, tmp_path_factory.mktemp("monthly")).items()}
+
+
+def test_libreoffice_recalculates_the_monthly_table_to_the_engines_numbers(monthly):
+    """Every formula cell: LibreOffice's own result (recalculated on load) equals the value the
+    engine cached; the summary's scores are the unit sheets' scores."""
+    path, sheets = monthly
+    formulas = openpyxl.load_workbook(path)
+    cached = openpyxl.load_workbook(path, data_only=True)
+    checked = 0
+    for sheet in formulas.worksheets:
+        rows = sheets[sheet.title]
+        for row in sheet.iter_rows():
+            for cell in row:
+                if not (isinstance(cell.value, str) and cell.value.startswith("=")):
+                    continue
+                expected = cached[sheet.title][cell.coordinate].value
+                seen = rows[cell.row - 1][cell.column - 1]
+                if isinstance(expected, (int, float)):
+                    number = float(seen[:-1]) / 100 if seen.endswith("%") else float(seen)  # 0.0% formats
+                    assert number == pytest.approx(expected, abs=1e-9), (sheet.title, cell.coordinate, cell.value)
+                else:
+                    assert seen == (expected or ""), (sheet.title, cell.coordinate, cell.value)
+                checked += 1
+    assert checked > 100
+    summary = sheets["汇总"]
+    scores = {row[0]: float(row[6]) for row in summary[3:6]}
+    for unit, score in scores.items():
+        sheet = sheets[unit]
+        assert float(next(row for row in sheet if row[0] == "得分(分)")[7]) == score

@@ -5,14 +5,23 @@ import datetime as dt
 import numpy as np
 import pytest
 import xlsxwriter
+from formula_engine import evaluate, serial
 from hypothesis import given
 from hypothesis import strategies as st
 
-from formula_engine import evaluate, serial
 from udfs import rulebook, scoring
 from udfs.catalogue import load_all
-from udfs.scoring_cells import (kh_deduct, kh_due, kh_grade, kh_item, kh_pass, kh_payment, kh_risk, kh_rulebooks,
-                                kh_total)
+from udfs.scoring_cells import (
+    kh_deduct,
+    kh_due,
+    kh_grade,
+    kh_item,
+    kh_pass,
+    kh_payment,
+    kh_risk,
+    kh_rulebooks,
+    kh_total,
+)
 
 
 def test_the_scoring_functions_are_in_the_catalogue():

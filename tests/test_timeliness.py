@@ -10,8 +10,14 @@ from hypothesis import strategies as st
 
 from udfs.calendar import china_calendar, parse_entries
 from udfs.errors import KaoheError
-from udfs.timeliness import Suspensions, deadline, elapsed_hours, explain, parse_suspensions, verdict
-
+from udfs.timeliness import (
+    Suspensions,
+    deadline,
+    elapsed_hours,
+    explain,
+    parse_suspensions,
+    verdict,
+)
 
 
 def moment(text: str) -> np.datetime64:

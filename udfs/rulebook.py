@@ -19,6 +19,12 @@ Format (unknown keys are errors at every level; "text" and "source" are Chinese)
     ``version`` str   version of this rulebook file
     ``period`` str    optional, the assessment period (e.g. ``每月7日考核上月``)
     ``assumptions`` [str]  optional: what this file assumes where the source is silent
+    ``extends`` str   optional, the name (or path, relative to this file) of a rulebook this
+                      one builds on: every top-level section this file does not give
+                      (``[score]``, ``[[items]]``, ``[[time_limits]]``, ``[payment]`` ...) is
+                      taken whole from it, as that file defines it; a section given here
+                      replaces the base's. A contract that adds payment and contract terms
+                      to a published scheme is a file with ``extends`` and those sections.
 
 ``[score]`` (optional; without it the scheme has no score and total/pass refuse)
     ``unit`` str          ``分`` (points, default) or ``元`` (money)
@@ -287,6 +293,7 @@ class Rulebook:
     risks: tuple[Risk, ...] = ()
     levels: tuple[Level, ...] = ()
     columns: tuple[tuple[str, str], ...] = ()
+    extends: str = ""
 
     def item(self, key: str) -> Item:
         """The item with this id (or Chinese name); a KaoheError names the unknown key."""
@@ -535,14 +542,23 @@ def _parse(path: Path) -> Rulebook:
     top = _Table(reader, data, (), ("rulebook", "score", "categories", "items", "time_limits", "grade_bands",
                                     "payment", "risks", "levels", "columns"))
     head = _Table(reader, top.raw("rulebook", True), ("rulebook",),
-                  ("name", "title", "source", "version", "period", "assumptions"))
+                  ("name", "title", "source", "version", "period", "assumptions", "extends"))
     name = head.text("name", True)
     if name != path.stem:
         head.fail("name", f"须与文件名一致: {name} ≠ {path.stem}", f"must equal the file stem: {name!r} != {path.stem!r}")
-    score = _score(reader, data.get("score"))
-    categories = _categories(reader, _tables(reader, data, "categories"))
-    items = _items(reader, _tables(reader, data, "items"), categories, score)
-    time_limits = _time_limits(reader, _tables(reader, data, "time_limits"))
+    base = _base(head, path)
+
+    def section(key, parse, *context):
+        """This file's section, or the base's when this file does not give it."""
+        if key not in data and base is not None:
+            return getattr(base, key)
+        raw = data.get(key) if key in ("score", "payment", "columns") else _tables(reader, data, key)
+        return parse(reader, raw, *context)
+
+    score = section("score", _score)
+    categories = section("categories", _categories)
+    items = section("items", _items, categories, score)
+    time_limits = section("time_limits", _time_limits)
     for index, item in enumerate(items):
         if item.measure.split(":")[0] in ("overdue", "none_overdue"):
             for stage in item.measure.split(":", 1)[1].split("|"):
@@ -561,12 +577,35 @@ def _parse(path: Path) -> Rulebook:
         categories=categories,
         items=items,
         time_limits=time_limits,
-        grade_bands=_grade_bands(reader, _tables(reader, data, "grade_bands")),
-        payment=_payment(reader, data.get("payment")),
-        risks=_risks(reader, _tables(reader, data, "risks")),
-        levels=_levels(reader, _tables(reader, data, "levels")),
-        columns=_columns(reader, data.get("columns")),
+        grade_bands=section("grade_bands", _grade_bands),
+        payment=section("payment", _payment),
+        risks=section("risks", _risks),
+        levels=section("levels", _levels),
+        columns=section("columns", _columns),
+        extends=base.name if base is not None else "",
     )
+
+
+def _base(head: _Table, path: Path) -> Rulebook | None:
+    """The rulebook named by ``[rulebook].extends`` (looked up next to ``path`` first), or None."""
+    key = head.text("extends")
+    if not key:
+        return None
+    if key == path.stem:
+        head.fail("extends", "不能继承自身", "a rulebook cannot extend itself")
+    if str(path.resolve()) in _EXTENDING:
+        head.fail("extends", "继承关系成环", "rulebooks extend each other in a cycle")
+    _EXTENDING.add(str(path.resolve()))
+    try:
+        relative = path.parent / key
+        return load(relative if relative.suffix == ".toml" and relative.is_file() else key, dirs=(path.parent,))
+    except KaoheError as err:
+        head.fail("extends", f"无法载入所继承的考核办法: {err.zh}", f"cannot load the base rulebook: {err.en}")
+    finally:
+        _EXTENDING.discard(str(path.resolve()))
+
+
+_EXTENDING: set[str] = set()  # files whose base is being loaded, to refuse cycles
 
 
 def _score(reader, data) -> Score | None:

@@ -200,8 +200,26 @@ def measured(rulebook, item_id, values) -> int:
 
 
 # -- totals ---------------------------------------------------------------------------------------
+def lost(rulebook, deductions, categories=None) -> float:
+    """Points lost to ``deductions`` (magnitudes; NaN skipped): their sum, each category losing at
+    most its points when ``categories`` (aligned with ``deductions``) name them."""
+    book = _book(rulebook)
+    d = np.abs(_floats(deductions).ravel())
+    if categories is None:
+        return float(np.nansum(d))
+    cats = np.asarray(categories, dtype=object).ravel()
+    if len(cats) != len(d):
+        raise KaoheError("类别与扣分数量不一致", "categories and deductions differ in length")
+    out = 0.0
+    for key in dict.fromkeys(cats):
+        mine = np.nansum(d[cats == key])
+        points = book.category(key).points if key is not None else None
+        out += mine if points is None else min(mine, points)
+    return float(out)
+
+
 def total(rulebook, deductions, bonuses=(), categories=None) -> float:
-    """The scheme's monthly total: full marks − Σ|deductions| + min(Σ|bonuses|, bonus cap), clamped.
+    """The scheme's monthly total: full marks − :func:`lost` + min(Σ|bonuses|, bonus cap), clamped.
 
     Empty values (NaN) are skipped. ``categories`` (optional, aligned with ``deductions``)
     names each deduction's category; a category then loses at most its points. The result
@@ -211,23 +229,10 @@ def total(rulebook, deductions, bonuses=(), categories=None) -> float:
     score = book.score
     if score is None:
         raise KaoheError(f"考核办法“{book.name}”不计总分", f"rulebook {book.name!r} has no score")
-    d = np.abs(_floats(deductions).ravel())
-    b = np.abs(_floats(bonuses).ravel())
-    if categories is not None:
-        cats = np.asarray(categories, dtype=object).ravel()
-        if len(cats) != len(d):
-            raise KaoheError("类别与扣分数量不一致", "categories and deductions differ in length")
-        lost = 0.0
-        for key in dict.fromkeys(cats):
-            mine = np.nansum(d[cats == key])
-            points = book.category(key).points if key is not None else None
-            lost += mine if points is None else min(mine, points)
-    else:
-        lost = float(np.nansum(d))
-    bonus = float(np.nansum(b))
+    bonus = float(np.nansum(np.abs(_floats(bonuses).ravel())))
     if score.bonus_cap is not None:
         bonus = min(bonus, score.bonus_cap)
-    result = score.full_marks - lost + bonus
+    result = score.full_marks - lost(book, deductions, categories) + bonus
     if score.max is not None:
         result = min(result, score.max)
     if score.min is not None:
@@ -313,34 +318,51 @@ def _first_run(hit: np.ndarray, length: int) -> list[int] | None:
     return None
 
 
-def risk_list(rulebook, monthly_scores, monthly_timely_rates=None) -> list[str]:
-    """The contract consequences triggered, one Chinese sentence each (see :func:`risk`)."""
+def risk_list(rulebook, monthly_scores, monthly_timely_rates=None, *, labels=None, year_from: int = 0,
+              current: bool = False) -> list[str]:
+    """The contract consequences triggered, one Chinese sentence each (see :func:`risk`).
+
+    ``labels`` name the months in the sentences (default 第1月, 第2月, ...); ``year_from``
+    is the position where the assessment year begins: in-year rules count only from there,
+    consecutive rules look at the whole run given (so a run may cross the year's start).
+    ``current``: only what the last month takes part in: a consecutive run must end with
+    it, and an in-year count must include it (a monthly table's warnings).
+    """
     book = _book(rulebook)
     series = {"score": _floats(monthly_scores).ravel()}
     if monthly_timely_rates is not None:
         series["timely_rate"] = rates(monthly_timely_rates).ravel()
+    length = len(series["score"])
+    names = list(labels) if labels is not None else [f"第{m}月" for m in range(1, length + 1)]
     out = []
     for rule in book.risks:
         values = series.get(rule.measure)
         if values is None:
             continue
-        if rule.run == "in_year" and len(values) > 12:
-            raise KaoheError(f"按年计的规则只看一个考核年度(最多12个月)，给了{len(values)}个月",
-                             f"in-year rules take one year of months (at most 12), got {len(values)}")
         hit = _hits(values, rule.op, rule.threshold)
         what = "得分" if rule.measure == "score" else "故障处理及时率"
         bound = f"{_fmt(rule.threshold)}分" if rule.measure == "score" else f"{_fmt(rule.threshold * 100)}%"
         compare = RISK_OPS[rule.op]
         if rule.run == "consecutive":
-            months = _first_run(hit, rule.months)
+            if current:  # the run that ends with the last month
+                misses = np.flatnonzero(~hit)
+                trailing = len(hit) - (misses[-1] + 1 if len(misses) else 0)
+                months = list(range(len(hit) - rule.months + 1, len(hit) + 1)) if trailing >= rule.months else None
+            else:
+                months = _first_run(hit, rule.months)
             if months is None:
                 continue
             lead = f"连续{rule.months}个月" if rule.months > 1 else "单月"
-            where = "、".join(f"第{m}月" for m in months)
+            where = "、".join(names[m - 1] for m in months)
             out.append(f"{lead}{what}{compare}{bound}({where}): {rule.consequence}")
-        elif hit.sum() >= rule.months:
-            where = "、".join(f"第{m}月" for m in np.flatnonzero(hit) + 1)
-            out.append(f"年内累计{int(hit.sum())}个月{what}{compare}{bound}(规定{rule.months}个月; {where}): "
+            continue
+        year = hit[year_from:]
+        if len(year) > 12:
+            raise KaoheError(f"按年计的规则只看一个考核年度(最多12个月)，给了{len(year)}个月",
+                             f"in-year rules take one year of months (at most 12), got {len(year)}")
+        if year.sum() >= rule.months and (not current or year[-1:].all()):
+            where = "、".join(names[year_from + m] for m in np.flatnonzero(year))
+            out.append(f"年内累计{int(year.sum())}个月{what}{compare}{bound}(规定{rule.months}个月; {where}): "
                        f"{rule.consequence}")
     return out
 

@@ -1,0 +1,414 @@
+"""The month's assessment of each unit: item counts from tickets and findings, scores, history.
+
+:func:`assess_month` is plain pandas/numpy over the engine (:mod:`udfs.scoring`); the
+workbook is written by :mod:`generators.monthly_book`. Inputs besides the ledger:
+
+* **Findings** (考核记录, .csv or .xlsx) that the assessor fills, one row per finding:
+  ``考核单位, 考核项, 次数, 选定值, 加倍次数, 备注``. 考核项 is an item id or name of the
+  rulebook; 选定值 the per-occurrence value of a range item (empty = its minimum, flagged);
+  加倍次数 how many of the occurrences are repeats (doubling items only). A row whose
+  考核项 is ``代维费`` gives the unit's monthly fee in 元 in 选定值 (for the payment). Items
+  the rulebook measures from tickets are not accepted here: their count comes from the
+  tickets. Rows of one unit and item add up: counts and repeats are summed and the chosen
+  value is the count-weighted mean, so that count × value is the sum of the findings.
+* **History** (考核历史.csv): ``月份, 考核办法, 考核单位, 得分, 及时率`` for earlier months;
+  the month's results are added (a rerun replaces them). Contract warnings look at the
+  twelve months up to the assessed one; in-year rules count from January.
+
+Every findings row is accepted or rejected with file, row, column, value and reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from generators.ledger import REJECTED_COLUMNS, Ledger
+from generators.tickets import _cell_text, header_key, read_grids
+from udfs import scoring
+from udfs.errors import KaoheError
+from udfs.rulebook import Item, Rulebook
+from udfs.timeliness import elapsed_hours, parse_suspensions
+
+FINDING_COLUMNS = ("考核单位", "考核项", "次数", "选定值", "加倍次数", "备注")
+FINDING_ALIASES = {
+    "考核单位": ("考核单位", "代维单位", "代维公司", "单位", "被考核单位", "班组", "人员"),
+    "考核项": ("考核项", "考核项目", "项目", "扣分项", "条款"),
+    "次数": ("次数", "数量", "张数", "发生次数"),
+    "选定值": ("选定值", "每次分值", "扣分标准", "金额"),
+    "加倍次数": ("加倍次数", "重复次数", "重复"),
+    "备注": ("备注", "说明", "情况说明", "依据"),
+}
+FEE_ITEM = "代维费"
+HISTORY_COLUMNS = ("月份", "考核办法", "考核单位", "得分", "及时率")
+NO_UNIT = "(未填考核单位)"
+FLAG_YES = ("是", "Y", "YES", "TRUE", "1", "√")
+
+
+# -- findings --------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class Findings:
+    """Accepted findings (``unit, item, count, chosen, repeats, note, source_row``; item = id),
+    the units' monthly fees (元), and rejected rows (:data:`~generators.ledger.REJECTED_COLUMNS`)."""
+
+    rows: pd.DataFrame
+    fees: dict[str, float]
+    rejected: pd.DataFrame
+    read: int
+
+    @property
+    def reconciles(self) -> bool:
+        return self.read == len(self.rows) + len(self.rejected) + len(self.fees_rows)
+
+    fees_rows: tuple = ()
+
+
+def no_findings() -> Findings:
+    rows = pd.DataFrame({c: pd.Series(dtype=object) for c in ("unit", "item", "note")})
+    for column in ("count", "chosen", "repeats", "source_row"):
+        rows[column] = pd.Series(dtype=float)
+    return Findings(rows, {}, pd.DataFrame(columns=list(REJECTED_COLUMNS)), 0)
+
+
+def _number(text: str) -> float:
+    text = text.strip().replace(",", "")
+    return float(text) if text else math.nan
+
+
+def read_findings(path, rulebook: Rulebook) -> Findings:
+    """Read and check a findings file (see the module docstring); bad rows are rejected, never raised.
+
+    Raises :class:`KaoheError` naming the file when no sheet has the 考核单位 and 考核项 columns.
+    """
+    path = Path(path)
+    wanted = {header_key(alias): column for column, aliases in FINDING_ALIASES.items() for alias in aliases}
+    for _, grid in read_grids(path, "考核记录"):
+        for position in range(min(len(grid), 10)):
+            header = [header_key(_cell_text(v)) for v in grid.iloc[position]]
+            columns = {}
+            for j, key in enumerate(header):
+                if key in wanted and wanted[key] not in columns:
+                    columns[wanted[key]] = j
+            if "考核单位" in columns and "考核项" in columns:
+                return _check_findings(path, grid, position, columns, rulebook)
+    raise KaoheError(f"考核记录 {path.name}: 找不到表头(应含 {'、'.join(FINDING_COLUMNS)})",
+                     f"{path.name}: no header row with {', '.join(FINDING_COLUMNS)}")
+
+
+def _check_findings(path: Path, grid: pd.DataFrame, position: int, columns: dict, rulebook: Rulebook) -> Findings:
+    accepted, rejected, fee_rows, fees = [], [], [], {}
+    read = 0
+    for offset, record in enumerate(grid.iloc[position + 1:].itertuples(index=False)):
+        row = position + 2 + offset  # the row number a user sees
+        cells = {c: _cell_text(record[j]).strip() if j < len(record) else "" for c, j in columns.items()}
+        if not any(cells.values()):
+            continue
+        read += 1
+
+        def reject(column, reason, value=None, row=row, cells=cells):
+            rejected.append({"源文件": path.name, "源行号": row, "工单号": "", "列": column,
+                             "原值": cells.get(column, "") if value is None else value, "原因": reason})
+
+        unit, key = cells.get("考核单位", ""), cells.get("考核项", "")
+        if not unit:
+            reject("考核单位", "缺少考核单位")
+            continue
+        numbers = {}
+        bad = False
+        for column in ("次数", "选定值", "加倍次数"):
+            try:
+                numbers[column] = _number(cells.get(column, ""))
+            except ValueError:
+                reject(column, f"不是数字: {cells[column]}")
+                bad = True
+                break
+        if bad:
+            continue
+        if key == FEE_ITEM:
+            fee = numbers["选定值"]
+            if math.isnan(fee) or fee < 0:
+                reject("选定值", "代维费应为不小于0的金额(元)，写在“选定值”列")
+            elif unit in fees:
+                reject("考核单位", f"该单位的代维费已在前面给出: {fees[unit]:g}元", unit)
+            else:
+                fees[unit] = fee
+                fee_rows.append(row)
+            continue
+        try:
+            item = rulebook.item(key)
+        except KaoheError as err:
+            reject("考核项", err.zh)
+            continue
+        if item.measure:
+            reject("考核项", f"“{item.name}”由工单计算({item.measure})，不在考核记录中填写")
+            continue
+        count = 1.0 if math.isnan(numbers["次数"]) else numbers["次数"]
+        repeats = None if math.isnan(numbers["加倍次数"]) else numbers["加倍次数"]
+        chosen = None if math.isnan(numbers["选定值"]) else numbers["选定值"]
+        _, _, messages = scoring.item_with_messages(rulebook, item.id, count, chosen, repeats)
+        message = str(messages.reshape(-1)[0])
+        if message:
+            column = ("选定值" if "选定值" in message or "固定值" in message else
+                      "加倍次数" if "加倍" in message else "次数")
+            reject(column, message)
+            continue
+        accepted.append({"unit": unit, "item": item.id, "count": count, "chosen": chosen if chosen is not None else np.nan,
+                         "repeats": repeats or 0.0, "note": cells.get("备注", ""), "source_row": row})
+    rows = pd.DataFrame(accepted) if accepted else no_findings().rows
+    return Findings(rows, fees, pd.DataFrame(rejected, columns=list(REJECTED_COLUMNS)), read, tuple(fee_rows))
+
+
+# -- history ---------------------------------------------------------------------------------------
+def read_history(path) -> pd.DataFrame:
+    """Earlier months' results (:data:`HISTORY_COLUMNS`); an absent file is an empty history."""
+    path = Path(path)
+    if not path.is_file():
+        return pd.DataFrame({c: pd.Series(dtype=object if c in ("月份", "考核办法", "考核单位") else float)
+                             for c in HISTORY_COLUMNS})
+    grid = read_grids(path, "考核历史")[0][1]
+    header = [_cell_text(v).strip() for v in grid.iloc[0]] if len(grid) else []
+    missing = [c for c in HISTORY_COLUMNS if c not in header]
+    if missing:
+        raise KaoheError(f"考核历史 {path.name}: 缺少列 {'、'.join(missing)}", f"{path.name}: missing columns {missing}")
+    out = {}
+    for column in HISTORY_COLUMNS:
+        values = [_cell_text(v).strip() for v in grid.iloc[1:, header.index(column)]]
+        if column in ("得分", "及时率"):
+            parsed = []
+            for row, text in enumerate(values, start=2):
+                try:
+                    parsed.append(_number(text))
+                except ValueError:
+                    raise KaoheError(f"考核历史 {path.name} 第{row}行“{column}”列不是数字: {text}",
+                                     f"{path.name}: row {row}, column {column}: not a number: {text!r}") from None
+            out[column] = parsed
+        else:
+            out[column] = values
+    for row, month in enumerate(out["月份"], start=2):
+        if not (len(month) == 7 and month[4] == "-" and month[:4].isdigit() and month[5:].isdigit()):
+            raise KaoheError(f"考核历史 {path.name} 第{row}行“月份”应为 YYYY-MM: {month}",
+                             f"{path.name}: row {row}: month must be YYYY-MM: {month!r}")
+    return pd.DataFrame(out)
+
+
+def with_month(history: pd.DataFrame, assessment: Assessment) -> pd.DataFrame:
+    """The history with the assessed month's results in place of any earlier run of that month."""
+    mine = (history["月份"] == assessment.month) & (history["考核办法"] == assessment.rulebook.name)
+    fresh = pd.DataFrame({
+        "月份": assessment.month, "考核办法": assessment.rulebook.name,
+        "考核单位": [u.unit for u in assessment.units],
+        "得分": [u.score for u in assessment.units],
+        "及时率": [u.timely_rate for u in assessment.units],
+    })
+    out = pd.concat([history[~mine], fresh], ignore_index=True) if len(history[~mine]) else fresh
+    return out.sort_values(["考核办法", "考核单位", "月份"], kind="stable").reset_index(drop=True)
+
+
+def write_history(history: pd.DataFrame, path) -> None:
+    """Write the history as UTF-8 CSV with BOM (Excel opens it with Chinese intact)."""
+    out = history.copy()
+    out["得分"] = ["" if math.isnan(v) else f"{v:.4g}" for v in out["得分"].astype(float)]
+    out["及时率"] = ["" if math.isnan(v) else f"{v:.4f}" for v in out["及时率"].astype(float)]
+    out.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
+
+
+# -- the assessment --------------------------------------------------------------------------------
+@dataclasses.dataclass
+class Line:
+    """One item of one unit's table: the inputs (count, chosen value, repeats), the engine's amount
+    (a magnitude in the item's unit; NaN when the inputs are invalid), and where the count came from."""
+
+    item: Item
+    count: float
+    chosen: float
+    repeats: float
+    amount: float
+    defaulted: bool
+    origin: str  # "工单", "记录" or ""
+    basis: str
+
+
+@dataclasses.dataclass
+class UnitResult:
+    """One assessed unit's month. ``deducted`` and ``bonus`` are as the total counts them
+    (category and bonus caps applied); ``timely_rate`` is a fraction (NaN without tickets);
+    ``trend`` the months shown, ``(YYYY-MM, score, rate)``, ending with the assessed month."""
+
+    unit: str
+    lines: list[Line]
+    tickets: int
+    overdue: int
+    timely_rate: float
+    deducted: float
+    bonus: float
+    score: float
+    grade: str | None
+    passed: bool | None
+    fee: float
+    paid: float
+    warnings: list[str]
+    trend: list[tuple[str, float, float]]
+
+
+@dataclasses.dataclass
+class Assessment:
+    month: str
+    rulebook: Rulebook
+    units: list[UnitResult]
+    overdue_by_area: pd.DataFrame   # rows area, columns priority: overdue tickets
+    complaint_types: pd.Series      # tickets per complaint type
+    rejected: pd.DataFrame          # tickets and findings rows not used, with reasons
+    counts: dict[str, int]          # read/accepted/rejected of tickets and findings
+
+
+def _overdue_flags(rows: pd.DataFrame, stages) -> np.ndarray:
+    flags = np.zeros(len(rows), dtype=bool)
+    for stage in stages:
+        column = f"{stage}超时小时"
+        if column in rows.columns:
+            flags |= rows[column].to_numpy(float) > 0
+    return flags
+
+
+def _handling_hours(rows: pd.DataFrame) -> np.ndarray:
+    """Hours from dispatch to the reply (or closing when there is no reply time), suspensions
+    deducted; NaN for tickets not finished."""
+    end_field = next((f for f in ("replied_at", "closed_at") if f in rows.columns), None)
+    if end_field is None or "dispatched_at" not in rows.columns:
+        return np.full(len(rows), np.nan)
+    texts = rows["suspended"].fillna("").to_numpy(object) if "suspended" in rows.columns else np.full(len(rows), "")
+    suspensions, _ = parse_suspensions(texts)
+    return elapsed_hours(rows["dispatched_at"].to_numpy("datetime64[s]"), rows[end_field].to_numpy("datetime64[s]"),
+                         suspended=suspensions)
+
+
+def _measure_values(item: Item, rows: pd.DataFrame, hours: np.ndarray) -> tuple[np.ndarray, str]:
+    """Per-ticket values for ``scoring.measured`` and a label of what was measured."""
+    kind, _, argument = item.measure.partition(":")
+    if kind in ("overdue", "none_overdue"):
+        return _overdue_flags(rows, argument.split("|")), f"{argument}超时"
+    if kind == "avg_hours_over":
+        return hours, f"平均处理时长(超过{argument}小时扣分)"
+    field = argument
+    values = rows[field].astype("string").str.strip().str.upper() if field in rows.columns else pd.Series([], dtype="string")
+    return values.isin(FLAG_YES).fillna(False).to_numpy(bool), f"标记“{field}”"
+
+
+def _basis(item: Item, values: np.ndarray, label: str, count: int) -> str:
+    kind = item.measure.partition(":")[0]
+    if kind == "avg_hours_over":
+        finished = values[~np.isnan(values)]
+        mean = f"{finished.mean():.2f}" if len(finished) else "—"
+        return f"工单: {len(finished)}张已完成，平均处理时长 {mean} 小时({label})"
+    if kind == "none_overdue":
+        return f"工单: {int(np.sum(values))}张{label}" + ("，本月无超时" if count else "")
+    return f"工单: {count}张{label}"
+
+
+def assess_month(ledger: Ledger, rulebook: Rulebook, month: str, *, findings: Findings | None = None,
+                 history: pd.DataFrame | None = None, unit_field: str = "unit") -> Assessment:
+    """Score every unit of the month: ticket-measured items from the ledger, the rest from findings.
+
+    Units are those of the tickets and of the findings, ordered by ticket count (most first),
+    then name. Amounts, totals, grades, pass, payment and contract warnings all come from
+    :mod:`udfs.scoring`; the history gives the earlier months of the warnings.
+    """
+    if rulebook.score is None:
+        raise KaoheError(f"考核办法“{rulebook.name}”不计总分，不能生成月度量化考核表",
+                         f"rulebook {rulebook.name!r} has no score; no monthly table")
+    findings = findings or no_findings()
+    history = history if history is not None else read_history(Path("/nonexistent"))
+    rows = ledger.rows
+    units_of_rows = (rows[unit_field].fillna("").astype(str).str.strip().replace("", NO_UNIT)
+                     if unit_field in rows.columns else pd.Series(NO_UNIT, index=rows.index))
+    counts = units_of_rows.value_counts()
+    names = sorted(set(counts.index) | set(findings.rows["unit"]) | set(findings.fees),
+                   key=lambda name: (-int(counts.get(name, 0)), name))
+    hours = _handling_hours(rows) if any(i.measure.startswith("avg_hours_over") for i in rulebook.items) else None
+    overdue_all = _overdue_flags(rows, ledger.stages)
+
+    # One engine call for every line of every unit.
+    plan = []
+    for name in names:
+        mine = (units_of_rows == name).to_numpy(bool)
+        unit_rows = rows[mine]
+        found = findings.rows[findings.rows["unit"] == name]
+        for item in rulebook.items:
+            if item.measure:
+                values, label = _measure_values(item, unit_rows, hours[mine] if hours is not None else None)
+                count = scoring.measured(rulebook, item.id, values) if len(unit_rows) else 0
+                plan.append((name, item, float(count), np.nan, 0.0, "工单", _basis(item, values, label, count)))
+                continue
+            these = found[found["item"] == item.id]
+            if not len(these):
+                plan.append((name, item, 0.0, np.nan, 0.0, "", ""))
+                continue
+            total = float(these["count"].sum())
+            effective = these["chosen"].fillna(item.points[0]) * these["count"]
+            chosen = (float(effective.sum() / total) if total and these["chosen"].notna().any() else np.nan)
+            notes = "；".join(f"{n}(第{int(r)}行)" if n else f"记录第{int(r)}行"
+                             for n, r in zip(these["note"], these["source_row"]))
+            plan.append((name, item, total, chosen, float(these["repeats"].sum()), "记录", notes))
+    if plan:
+        amounts, defaulted, _ = scoring.item_with_messages(
+            rulebook, [p[1].id for p in plan], [p[2] for p in plan], [p[3] for p in plan],
+            [p[4] if p[1].doubles else None for p in plan])
+    results = []
+    position = 0
+    for name in names:
+        lines = []
+        for _ in rulebook.items:
+            _, item, count, chosen, repeats, origin, basis = plan[position]
+            lines.append(Line(item, count, chosen, repeats, float(amounts[position]), bool(defaulted[position]),
+                              origin, basis))
+            position += 1
+        mine = (units_of_rows == name).to_numpy(bool)
+        results.append(_unit_result(name, lines, rulebook, month, int(mine.sum()), int(overdue_all[mine].sum()),
+                                    findings.fees.get(name, np.nan), history))
+
+    areas = rows["area"].fillna("(空)") if "area" in rows.columns else pd.Series("(空)", index=rows.index)
+    priorities = rows["priority"].fillna("(空)") if "priority" in rows.columns else pd.Series("(空)", index=rows.index)
+    overdue_by_area = pd.crosstab(areas[overdue_all], priorities[overdue_all]) if overdue_all.any() else pd.DataFrame()
+    kinds = rows["kind"].fillna("(空)") if "kind" in rows.columns else pd.Series(dtype=object)
+    complaint_types = kinds.value_counts().sort_index(kind="stable").sort_values(ascending=False, kind="stable")
+    rejected = pd.concat([ledger.rejected, findings.rejected], ignore_index=True)
+    return Assessment(month, rulebook, results, overdue_by_area, complaint_types, rejected, {
+        "工单读入": ledger.read, "工单入账": len(rows), "工单拒收": len(ledger.rejected),
+        "记录读入": findings.read, "记录采用": len(findings.rows) + len(findings.fees_rows),
+        "记录拒收": len(findings.rejected),
+    })
+
+
+def _unit_result(name, lines, rulebook: Rulebook, month: str, tickets: int, overdue: int, fee: float,
+                 history: pd.DataFrame) -> UnitResult:
+    deductions = [line.amount for line in lines if not line.item.bonus]
+    categories = [line.item.category for line in lines if not line.item.bonus]
+    bonuses = [line.amount for line in lines if line.item.bonus]
+    by_category = categories if rulebook.categories else None
+    score = scoring.total(rulebook, deductions, bonuses, by_category)
+    deducted = scoring.lost(rulebook, deductions, by_category)
+    bonus = float(np.nansum(bonuses))
+    if rulebook.score.bonus_cap is not None:
+        bonus = min(bonus, rulebook.score.bonus_cap)
+    rate = (tickets - overdue) / tickets if tickets else np.nan
+    grade = scoring.grade(rulebook, score).item() if rulebook.grade_bands else None
+    passed = bool(scoring.passed(rulebook, score)) if rulebook.score.pass_mark is not None else None
+    paid = float(scoring.payment(rulebook, fee, score)) if rulebook.payment is not None and not math.isnan(fee) else np.nan
+
+    months = [str(np.datetime64(month, "M") - k) for k in range(11, -1, -1)]
+    earlier = history[(history["考核办法"] == rulebook.name) & (history["考核单位"] == name)]
+    earlier = earlier.drop_duplicates("月份", keep="last").set_index("月份")
+    scores = [float(earlier["得分"].get(m, np.nan)) for m in months[:-1]] + [score]
+    rates = [float(earlier["及时率"].get(m, np.nan)) for m in months[:-1]] + [rate]
+    warnings = []
+    if rulebook.risks:
+        labels = [f"{int(m[:4])}年{int(m[5:])}月" for m in months]
+        warnings = scoring.risk_list(rulebook, scores, rates, labels=labels, year_from=12 - int(month[5:]),
+                                     current=True)
+    trend = [(m, s, r) for m, s, r in zip(months, scores, rates) if not math.isnan(s) or m == month]
+    return UnitResult(name, lines, tickets, overdue, rate, deducted, bonus, score, grade, passed,
+                      fee, paid, warnings, trend)
