@@ -90,3 +90,45 @@ def test_cli_exit_codes_and_rulebook_commands(tmp_path, capsys):
     with pytest.raises(SystemExit) as usage:
         main(["no-such-command"])
     assert usage.value.code == 2
+
+
+def test_appendix3_lists_every_ledger_ticket_in_the_forms_columns(demo):
+    from generators.ledger import APPENDIX3_COLUMNS, APPENDIX3_SHEET
+
+    book = openpyxl.load_workbook(demo)
+    ledger = list(book["台账"].iter_rows(values_only=True))
+    form = list(book[APPENDIX3_SHEET].iter_rows(values_only=True))
+    assert form[0][0].startswith("服务质量问题处理管理台账") and form[1] == APPENDIX3_COLUMNS
+    body = [row for row in form[2:] if isinstance(row[0], int)]
+    assert [row[0] for row in body] == list(range(1, len(ledger)))  # 序号 1..n, one per ledger row
+    header = ledger[0]
+    for row, source in zip(body, ledger[1:]):
+        assert row[6] == source[header.index("投诉内容")]
+        assert row[9] == source[header.index("回复截止")]  # 处理时限: the last stage's deadline
+        assert row[8] == source[header.index("考核单位")]
+    assert form[-1][0] == "承办部门负责人签名:"
+
+
+def test_monthly_command_reports_and_rejects(tmp_path, capsys):
+    demo_folder = tmp_path / "demo"
+    assert main(["demo", "--out", str(demo_folder), "--tickets", "200"]) == 0
+    export = demo_folder / "工单导出_2025-10.xlsx"
+    findings = tmp_path / "记录.csv"
+    findings.write_text("考核单位,考核项,次数,选定值\n江门粤通代维,一1,1,30\n江门粤通代维,一2,2,\n", encoding="utf-8-sig")
+    capsys.readouterr()
+    out = tmp_path / "表.xlsx"
+    assert main(["monthly", str(export), "--rulebook", "jiangmen", "--month", "2025-10",
+                 "--findings", str(findings), "--out", str(out)]) == 0  # rejected rows are listed, not fatal
+    printed = capsys.readouterr().out
+    assert "读入 2 行 = 采用 1 行 + 拒收 1 行" in printed and "拒收 第2行 选定值“30”" in printed
+    assert "江门粤通代维: 得分" in printed
+    rejected = list(openpyxl.load_workbook(out)["拒收"].iter_rows(min_row=2, values_only=True))
+    assert ("记录.csv", 2, "", "选定值", "30") in [row[:5] for row in rejected]
+    headerless = tmp_path / "空.csv"
+    headerless.write_text("a,b\n1,2\n", encoding="utf-8")
+    assert main(["monthly", str(export), "--rulebook", "jiangmen", "--month", "2025-10",
+                 "--findings", str(headerless), "--out", str(out)]) == 1
+    assert "找不到表头" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as usage:
+        main(["monthly", str(export), "--month", "2025-10"])
+    assert usage.value.code == 2 and "用法错误" in capsys.readouterr().err

@@ -61,3 +61,15 @@ def test_contract_risk(scores, rates, present, absent):
 def test_an_in_year_rule_takes_at_most_twelve_months():
     with pytest.raises(KaoheError, match="最多12个月"):
         scoring.risk(BOOK, [90] * 13)
+
+
+def test_a_monthly_table_warns_only_about_runs_the_month_takes_part_in():
+    """``current``: a consecutive run must end with the last month; an in-year count must include it;
+    the year starts at ``year_from``, so a run may cross New Year but the in-year count may not."""
+    labels = ["9月", "10月", "11月", "12月", "1月"]
+    past = scoring.risk_list("dongguan", [78, 79, 90, 91, 92], labels=labels, current=True)
+    assert past == []  # the two months below 80 are over: nothing to warn about now
+    across = scoring.risk_list("dongguan", [90, 90, 90, 79, 78], labels=labels, year_from=4, current=True)
+    assert any(w.startswith("连续2个月得分低于80分(12月、1月)") for w in across)
+    assert not any(w.startswith("年内累计") for w in across)  # only January is in the new year
+    assert scoring.risk_list("dongguan", [78, 79, 90], labels=labels[:3])  # without current: any run

@@ -146,3 +146,43 @@ def test_an_edited_file_is_reloaded(tmp_path):
     assert rulebook.load(path).item("T1").points == (3, 3)
     path.write_text(NEW_SCHEME.replace("points = 3", "points = 4") + "\n", encoding="utf-8")
     assert rulebook.load(path).item("T1").points == (4, 4)
+
+
+def test_a_contract_extends_a_scheme_section_by_section(tmp_path):
+    """``extends``: sections the file gives replace the base's; the others are the base's."""
+    (tmp_path / "contract.toml").write_text('''
+[rulebook]
+name = "contract"
+title = "合同"
+source = "测试"
+version = "1"
+extends = "jiangmen"
+
+[payment]
+assessed_share = 0.3
+source = "合同第8条"
+
+[[risks]]
+measure = "score"
+op = "below"
+threshold = 80
+months = 2
+run = "consecutive"
+consequence = "约谈"
+source = "合同第9条"
+''', encoding="utf-8")
+    contract, base = rulebook.load(tmp_path / "contract.toml"), rulebook.load("jiangmen")
+    assert contract.extends == "jiangmen" and contract.name == "contract"
+    assert contract.items == base.items and contract.time_limits == base.time_limits and contract.score == base.score
+    assert contract.payment.assessed_share == 0.3 and [r.consequence for r in contract.risks] == ["约谈"]
+    assert float(scoring.payment(contract, 1000, 90)) == pytest.approx(970)
+    demo = rulebook.load(Path(__file__).parents[1] / "generators" / "demo_rulebooks" / "jiangmen_demo.toml")
+    assert demo.items == base.items and demo.score.pass_mark == 80 and demo.payment and demo.risks
+
+
+def test_rulebooks_that_extend_each_other_are_refused(tmp_path):
+    for name, other in (("a", "b"), ("b", "a")):
+        (tmp_path / f"{name}.toml").write_text(
+            f'[rulebook]\nname = "{name}"\ntitle = "t"\nsource = "s"\nversion = "1"\nextends = "{other}"\n', encoding="utf-8")
+    with pytest.raises(KaoheError, match="继承关系成环"):
+        rulebook.load(tmp_path / "a.toml")
