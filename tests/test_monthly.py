@@ -240,3 +240,55 @@ def test_sheet_names_are_valid_and_unique():
     names = sheet_names(["汇总", "a/b", "x" * 40, "x" * 40, "A:B?", ""])
     assert names[0] != "汇总" and len({n.lower() for n in names}) == len(names)
     assert all(len(n) <= 31 and not set(n) & set("[]:*?/\\") for n in names)
+
+
+def test_the_kh_cell_functions_give_the_tables_numbers(month_of_tickets, tmp_path):
+    """What the assessment workbook computes with KH_ITEM, KH_TOTAL, KH_GRADE, KH_PASS and KH_PAYMENT
+    on the same inputs equals the monthly table (same engine, same rulebook)."""
+    import xlsxwriter
+
+    book, ledger, _, findings_path, _ = month_of_tickets
+    assessment = assess_month(ledger, book, "2025-10", findings=read_findings(findings_path, book))
+    path = tmp_path / "cells.xlsx"
+    workbook = xlsxwriter.Workbook(str(path))
+    sheet = workbook.add_worksheet("考核表")
+    name = book.path.replace('"', '""')
+    totals = {}
+    row = 0
+    for unit in assessment.units:
+        first = row
+        for line in unit.lines:
+            sheet.write_string(row, 0, line.item.id)
+            sheet.write_number(row, 1, line.count)
+            if not math.isnan(line.chosen):
+                sheet.write_number(row, 2, line.chosen)
+            sheet.write_string(row, 3, "" if line.item.bonus else line.item.category or "")  # deductions' category
+            sheet.write_formula(row, 4, f'=KH_ITEM("{name}",A{row + 1},B{row + 1},C{row + 1})')
+            row += 1
+        last = row
+        subtotals = []
+        for category in book.categories:
+            points = category.points if category.points is not None else 1e9
+            deductions = f'SUMPRODUCT((D{first + 1}:D{last}="{category.id}")*ISNUMBER(E{first + 1}:E{last}),E{first + 1}:E{last})'
+            sheet.write_formula(row, 4, f"=MIN({points},{deductions})")
+            subtotals.append(row)
+            row += 1
+        bonus_rows = [first + k + 1 for k, line in enumerate(unit.lines) if line.item.bonus]
+        deduction_cells = f"E{subtotals[0] + 1}:E{subtotals[-1] + 1}"
+        bonus_cells = f",E{bonus_rows[0]}:E{bonus_rows[-1]}" if bonus_rows else ""  # the bonus items are adjacent
+        sheet.write_formula(row, 4, f'=KH_TOTAL("{name}",{deduction_cells}{bonus_cells})')
+        sheet.write_formula(row, 5, f'=KH_GRADE("{name}",E{row + 1})')
+        sheet.write_formula(row, 6, f'=KH_PASS("{name}",E{row + 1})')
+        if not math.isnan(unit.fee):
+            sheet.write_formula(row, 7, f'=KH_PAYMENT("{name}",{unit.fee},E{row + 1})')
+        totals[unit.unit] = row
+        row += 2
+    workbook.close()
+    values = evaluate(path)
+    for unit in assessment.units:
+        r = totals[unit.unit] + 1
+        assert values[f"考核表!E{r}"] == pytest.approx(unit.score), unit.unit
+        assert values[f"考核表!F{r}"] == unit.grade
+        assert bool(values[f"考核表!G{r}"]) == unit.passed
+        if not math.isnan(unit.fee):
+            assert values[f"考核表!H{r}"] == pytest.approx(unit.paid)
