@@ -59,7 +59,7 @@ def _write_monthly(ledger, book, month: str, path: Path, *, tickets: Path, findi
                   sources={"工单": tickets.name, "考核记录": findings.name if findings else "",
                            "考核历史": history.name if history else ""})
     if found is not None:
-        print(f"考核记录 {findings.name}: 读入 {found.read} 行 = 采用 {len(found.rows) + len(found.fees_rows)} 行"
+        print(f"考核记录 {findings.name}: 读入 {found.read} 行 = 采用 {found.used} 行"
               f" + 拒收 {len(found.rejected)} 行 / read {found.read} = used + rejected"
               f"{'' if found.reconciles else '  ！不平衡 / does not reconcile'}")
         for record in found.rejected.itertuples(index=False):

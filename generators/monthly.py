@@ -53,18 +53,22 @@ FLAG_YES = ("是", "Y", "YES", "TRUE", "1", "√")
 @dataclasses.dataclass
 class Findings:
     """Accepted findings (``unit, item, count, chosen, repeats, note, source_row``; item = id),
-    the units' monthly fees (元), and rejected rows (:data:`~generators.ledger.REJECTED_COLUMNS`)."""
+    the units' monthly fees (元) from ``fee_rows`` 代维费 rows, and rejected rows
+    (:data:`~generators.ledger.REJECTED_COLUMNS`); ``read`` rows that were not blank."""
 
     rows: pd.DataFrame
     fees: dict[str, float]
     rejected: pd.DataFrame
     read: int
+    fee_rows: int = 0
+
+    @property
+    def used(self) -> int:
+        return len(self.rows) + self.fee_rows
 
     @property
     def reconciles(self) -> bool:
-        return self.read == len(self.rows) + len(self.rejected) + len(self.fees_rows)
-
-    fees_rows: tuple = ()
+        return self.read == self.used + len(self.rejected)
 
 
 def no_findings() -> Findings:
@@ -72,6 +76,11 @@ def no_findings() -> Findings:
     for column in ("count", "chosen", "repeats", "source_row"):
         rows[column] = pd.Series(dtype=float)
     return Findings(rows, {}, pd.DataFrame(columns=list(REJECTED_COLUMNS)), 0)
+
+
+def no_history() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object if c in ("月份", "考核办法", "考核单位") else float)
+                         for c in HISTORY_COLUMNS})
 
 
 def _number(text: str) -> float:
@@ -100,7 +109,7 @@ def read_findings(path, rulebook: Rulebook) -> Findings:
 
 
 def _check_findings(path: Path, grid: pd.DataFrame, position: int, columns: dict, rulebook: Rulebook) -> Findings:
-    accepted, rejected, fee_rows, fees = [], [], [], {}
+    accepted, rejected, fees = [], [], {}
     read = 0
     for offset, record in enumerate(grid.iloc[position + 1:].itertuples(index=False)):
         row = position + 2 + offset  # the row number a user sees
@@ -136,7 +145,6 @@ def _check_findings(path: Path, grid: pd.DataFrame, position: int, columns: dict
                 reject("考核单位", f"该单位的代维费已在前面给出: {fees[unit]:g}元", unit)
             else:
                 fees[unit] = fee
-                fee_rows.append(row)
             continue
         try:
             item = rulebook.item(key)
@@ -159,7 +167,7 @@ def _check_findings(path: Path, grid: pd.DataFrame, position: int, columns: dict
         accepted.append({"unit": unit, "item": item.id, "count": count, "chosen": chosen if chosen is not None else np.nan,
                          "repeats": repeats or 0.0, "note": cells.get("备注", ""), "source_row": row})
     rows = pd.DataFrame(accepted) if accepted else no_findings().rows
-    return Findings(rows, fees, pd.DataFrame(rejected, columns=list(REJECTED_COLUMNS)), read, tuple(fee_rows))
+    return Findings(rows, fees, pd.DataFrame(rejected, columns=list(REJECTED_COLUMNS)), read, len(fees))
 
 
 # -- history ---------------------------------------------------------------------------------------
@@ -167,8 +175,7 @@ def read_history(path) -> pd.DataFrame:
     """Earlier months' results (:data:`HISTORY_COLUMNS`); an absent file is an empty history."""
     path = Path(path)
     if not path.is_file():
-        return pd.DataFrame({c: pd.Series(dtype=object if c in ("月份", "考核办法", "考核单位") else float)
-                             for c in HISTORY_COLUMNS})
+        return no_history()
     grid = read_grids(path, "考核历史")[0][1]
     header = [_cell_text(v).strip() for v in grid.iloc[0]] if len(grid) else []
     missing = [c for c in HISTORY_COLUMNS if c not in header]
@@ -321,7 +328,7 @@ def assess_month(ledger: Ledger, rulebook: Rulebook, month: str, *, findings: Fi
         raise KaoheError(f"考核办法“{rulebook.name}”不计总分，不能生成月度量化考核表",
                          f"rulebook {rulebook.name!r} has no score; no monthly table")
     findings = findings or no_findings()
-    history = history if history is not None else read_history(Path("/nonexistent"))
+    history = history if history is not None else no_history()
     rows = ledger.rows
     units_of_rows = (rows[unit_field].fillna("").astype(str).str.strip().replace("", NO_UNIT)
                      if unit_field in rows.columns else pd.Series(NO_UNIT, index=rows.index))
@@ -378,7 +385,7 @@ def assess_month(ledger: Ledger, rulebook: Rulebook, month: str, *, findings: Fi
     rejected = pd.concat([ledger.rejected, findings.rejected], ignore_index=True)
     return Assessment(month, rulebook, results, overdue_by_area, complaint_types, rejected, {
         "工单读入": ledger.read, "工单入账": len(rows), "工单拒收": len(ledger.rejected),
-        "记录读入": findings.read, "记录采用": len(findings.rows) + len(findings.fees_rows),
+        "记录读入": findings.read, "记录采用": findings.used,
         "记录拒收": len(findings.rejected),
     })
 

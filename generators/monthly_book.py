@@ -64,7 +64,7 @@ def item_formula(item: Item, count: str, chosen: str, repeats: str) -> str:
     if item.ranged:
         bounds = f"{chosen}<{_num(lo)}" + ("" if math.isinf(hi) else f",{chosen}>{_num(hi)}")
         checks.append((f"AND({chosen}<>\"\",OR(NOT(ISNUMBER({chosen})),{bounds}))",
-                       f"#选定值应在{scoring._range_text(item)}范围内"))
+                       f"#选定值应在{scoring.range_text(item)}范围内"))
     if item.doubles:
         checks.append((f"AND({repeats}<>\"\",OR(NOT(ISNUMBER({repeats})),{repeats}<0,{repeats}>{count}))",
                        "#加倍次数应在0与次数之间"))
@@ -355,7 +355,7 @@ def _write_line(sheet, f: _Formats, line: Line, row: int) -> None:
     sheet.write_string(row, 0, item.id, f.cell)
     sheet.write_string(row, 1, item.name + ("(加分)" if item.bonus else ""), f.text)
     sheet.write_string(row, 2, item.text, f.text)
-    sheet.write_string(row, 3, scoring._range_text(item), f.text)
+    sheet.write_string(row, 3, scoring.range_text(item), f.text)
     sheet.write(row, COUNT, _cached(line.count), f.input)
     sheet.data_validation(row, COUNT, row, COUNT, {
         "validate": "integer", "criteria": ">=", "value": 0, "ignore_blank": True,
@@ -367,7 +367,7 @@ def _write_line(sheet, f: _Formats, line: Line, row: int) -> None:
                   else {"criteria": ">=", "value": lo})
         sheet.data_validation(row, CHOSEN, row, CHOSEN, {
             "validate": "decimal", **bounds, "ignore_blank": True, "error_title": "选定值",
-            "error_message": f"“{item.name}”的选定值应在{scoring._range_text(item)}范围内"[:255],
+            "error_message": f"“{item.name}”的选定值应在{scoring.range_text(item)}范围内"[:255],
             "input_title": "选定值", "input_message": f"空白则按最低值{lo:g}计"})
     else:
         sheet.write_blank(row, CHOSEN, None, f.fixed)

@@ -102,7 +102,8 @@ def deduct(count, per_unit, zero_out_at=None, item_points=None, doubled=None, *,
 
 
 # -- one rulebook item --------------------------------------------------------------------------
-def _range_text(item: Item) -> str:
+def range_text(item: Item) -> str:
+    """An item's per-unit amount as the sheets show it: ``2分/张``, ``5~15分/次``, ``不低于500元/次``."""
     lo, hi = item.points
     if lo == hi:
         return f"{_fmt(lo)}{item.unit}/{item.per}"
@@ -145,8 +146,8 @@ def item_with_messages(rulebook, item_id, count, chosen=None, repeats=None):
         unit = np.where(np.isnan(pick[where]), lo, pick[where])
         group_messages = np.full(np.shape(unit), "", dtype=object)
         outside = ~np.isnan(pick[where]) & ((pick[where] < lo - _EPS) | (pick[where] > hi + _EPS))
-        group_messages[outside] = (f"选定值超出范围: {{}}(“{item.name}”为{_range_text(item)})" if item.ranged else
-                                   f"该项为固定值{_range_text(item)}，不能另选 {{}}")
+        group_messages[outside] = (f"选定值超出范围: {{}}(“{item.name}”为{range_text(item)})" if item.ranged else
+                                   f"该项为固定值{range_text(item)}，不能另选 {{}}")
         for position in zip(*np.nonzero(outside)) if np.ndim(outside) else ([()] if outside else []):
             group_messages[position] = group_messages[position].format(_fmt(np.asarray(pick[where])[position]))
         group_rep = rep[where]
