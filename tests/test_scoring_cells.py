@@ -28,7 +28,8 @@ def test_the_scoring_functions_are_in_the_catalogue():
     names = {"KH_DUE", "KH_DEDUCT", "KH_ITEM", "KH_TOTAL", "KH_GRADE", "KH_PASS", "KH_PAYMENT", "KH_RISK", "KH_RULEBOOKS"}
     catalogue = load_all()
     assert names <= set(catalogue)
-    assert [a.name for a in catalogue["KH_DUE"].args] == ["rulebook", "stage", "start_at", "priority", "area", "kind"]
+    assert [a.name for a in catalogue["KH_DUE"].args] == ["rulebook", "stage", "start_at", "priority", "area", "kind",
+                                                         "suspended"]
     assert [a.optional for a in catalogue["KH_ITEM"].args] == [False, False, False, True, True]
 
 
@@ -135,3 +136,15 @@ def test_workbook_formulas_evaluate_to_engine_values(tmp_path):
     assert cells["考核!G1"] == scoring.risk("dongguan", [82, 79, 78]) and "连续2个月得分低于80分" in cells["考核!G1"]
     assert cells["考核!G2"] == 8
     assert cells["考核!G3"] == pytest.approx(serial(dt.datetime(2025, 9, 29, 18, 0)), abs=1e-9)
+
+
+def test_kh_due_pushes_the_deadline_back_by_suspended_time():
+    """KH_DUE with suspensions gives the ledger's deadlines (the generator adds suspended time too)."""
+    from udfs.scoring_cells import kh_due
+
+    plain = kh_due("jiangmen", "回复", "2025-10-09 08:00", "特急")[0][0]
+    by_hours = kh_due("jiangmen", "回复", "2025-10-09 08:00", "特急", None, None, 2)[0][0]
+    by_span = kh_due("jiangmen", "回复", "2025-10-09 08:00", "特急", None, None, "2025-10-09 09:00~2025-10-09 11:30")[0][0]
+    assert plain == dt.datetime(2025, 10, 9, 18, 0)
+    assert by_hours == dt.datetime(2025, 10, 9, 20, 0) and by_span == dt.datetime(2025, 10, 9, 20, 30)
+    assert str(kh_due("jiangmen", "回复", "2025-10-09 08:00", "特急", None, None, "昨天")[0][0]).startswith("#")

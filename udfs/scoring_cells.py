@@ -15,7 +15,7 @@ from .cellio import broadcast, grid, guarded, scalar
 from .errors import KaoheError, merge_messages, with_messages
 from .moments import parse_moments
 from .rulebook import installed, load
-from .timeliness_cells import active_calendar
+from .timeliness_cells import active_calendar, suspended_argument
 
 
 def _numbers(values: np.ndarray, what: str = "数值"):
@@ -72,16 +72,19 @@ SCORE = Arg("score", "月度得分(可为整列)", "分")
           [BOOK, Arg("stage", "环节，如 签收、回复、处理、回访"),
            Arg("start_at", "起算时间(派单/受理时间)，Excel日期或文本如 2026-10-03 14:05"),
            Arg("priority", "优先级: 特急/紧急/一般", optional=True), Arg("area", "区域: 城区/乡镇/农村", optional=True),
-           Arg("kind", "工单类型，如 故障、10086投诉、新开", optional=True)],
+           Arg("kind", "工单类型，如 故障、10086投诉、新开", optional=True),
+           Arg("suspended", "挂起: 数字为挂起小时数；文本为时段“起~止;起~止”(截止时间相应顺延)", "小时或时段",
+               optional=True)],
           "截止时间", '=KH_DUE("jiangmen","回复","2026-10-03 14:05","特急") → 2026-10-04 00:05')
-def kh_due(rulebook, stage, start_at, priority=None, area=None, kind=None):
+def kh_due(rulebook, stage, start_at, priority=None, area=None, kind=None, suspended=None):
     def compute():
         book = _book(rulebook)
         stages, starts, priorities, areas, kinds = broadcast(stage, start_at, priority, area, kind)
         moments, m1 = with_messages(parse_moments, starts)
+        sus, m3 = suspended_argument(broadcast(suspended, starts)[0] if suspended is not None else None)
         deadlines, m2 = scoring.due_with_messages(book, stages, moments, priorities, areas, kinds,
-                                                  calendar=active_calendar())
-        messages = merge_messages(m1, m2)
+                                                  calendar=active_calendar(), suspended=sus)
+        messages = merge_messages(m1, m2, m3)
         return deadlines, messages, np.isnat(deadlines) & (messages == "")
     return guarded(compute)
 

@@ -40,7 +40,7 @@ def _moments(values: np.ndarray):
     return with_messages(parse_moments, values)
 
 
-def _suspended(values: np.ndarray):
+def suspended_argument(values: np.ndarray):
     """A suspended-time argument: numbers are hours, text is ``起~止;起~止`` intervals."""
     if values is None:
         return None, None
@@ -120,7 +120,7 @@ def kh_elapsed(start_at, end_at, work_hours=None, suspended=None):
     def compute():
         a, b, h = broadcast(start_at, end_at, work_hours)
         (sa, sb), messages = _times(a, b)
-        sus, sus_messages = _suspended(broadcast(suspended, a)[0] if suspended is not None else None)
+        sus, sus_messages = suspended_argument(broadcast(suspended, a)[0] if suspended is not None else None)
         hours_text = _one_hours(h)
         values, more = timeliness.elapsed_with_messages(sa, sb, hours=hours_text, calendar=active_calendar(), suspended=sus)
         return values, merge_messages(messages, sus_messages, more), (np.isnat(sa) | np.isnat(sb)) & (messages == "")
@@ -148,7 +148,7 @@ def kh_deadline(start_at, limit, unit, work_hours=None):
 def _verdict(start_at, end_at, limit, unit, work_hours, suspended):
     a, b, lim, un, h = broadcast(start_at, end_at, limit, unit, work_hours)
     (sa, sb), messages = _times(a, b)
-    sus, sus_messages = _suspended(broadcast(suspended, a)[0] if suspended is not None else None)
+    sus, sus_messages = suspended_argument(broadcast(suspended, a)[0] if suspended is not None else None)
     result, more = timeliness.verdict_with_messages(sa, sb, lim, un, hours=_one_hours(h), calendar=active_calendar(),
                                                     suspended=sus)
     empty = (np.isnat(sa) | np.isnat(sb) | (lim == None)) & (messages == "")  # noqa: E711
@@ -182,7 +182,7 @@ def kh_explain(start_at, end_at, limit, unit, work_hours=None, suspended=None):
     def compute():
         a, b, lim, un, h = broadcast(start_at, end_at, limit, unit, work_hours)
         (sa, sb), messages = _times(a, b)
-        sus, sus_messages = _suspended(broadcast(suspended, a)[0] if suspended is not None else None)
+        sus, sus_messages = suspended_argument(broadcast(suspended, a)[0] if suspended is not None else None)
         lines, more = with_messages(timeliness.explain, sa, sb, lim, un, hours=_one_hours(h),
                                     calendar=active_calendar(), suspended=sus)
         return lines, merge_messages(messages, sus_messages, more), (np.isnat(sa) | (lim == None)) & (messages == "")  # noqa: E711
