@@ -429,15 +429,15 @@ def _charts(book, sheet, f: _Formats, assessment: Assessment, names, layouts, ro
     if not units:
         return
     count = len(units)
-    chart_column = len(SUMMARY) + 1
-    anchor = 3
+    chart_column = 6  # beside the chart tables, below the summary
+    anchor = row
 
     def place(chart, title):
         nonlocal anchor
         chart.set_title({"name": title})
-        chart.set_size({"width": 620, "height": 300})
+        chart.set_size({"width": 560, "height": 288})
         sheet.insert_chart(anchor, chart_column, chart)
-        anchor += 16
+        anchor += 15
 
     # On-time rate per unit (column 及时率 of the table above).
     rate_column = SUMMARY.index("及时率")
