@@ -2,11 +2,17 @@
 
 :func:`compute_ledger` is plain pandas/numpy over the engine; :func:`write_ledger` writes it
 with xlsxwriter row by row (constant memory), ticket text always as text, never formulas.
+
+Memory at a million tickets: the ledger shares the tickets' text (no copy of the frame beyond
+one row selection; verdicts and deduction bases are a handful of shared strings), and the
+writers convert a block of :data:`CHUNK_ROWS` rows at a time to Python values, column by
+column, so that no row × column object matrix is ever built.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +28,7 @@ from udfs.timeliness import judge, parse_suspensions
 
 SOURCE_ROW = "source_row"
 REJECTED_COLUMNS = ("源文件", "源行号", "工单号", "列", "原值", "原因")
+CHUNK_ROWS = 10_000  # rows converted to Python values at a time by the writers
 
 
 @dataclasses.dataclass
@@ -36,6 +43,16 @@ class Ledger:
     @property
     def reconciles(self) -> bool:
         return self.read == len(self.rows) + len(self.rejected)
+
+
+YES_NO = np.array(["是", "否"], dtype=object)
+VERDICTS = np.array(["是", "否", "超时未完成", "未完成"], dtype=object)  # finished on time, late; open late, open
+
+
+def _labels(labels: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``labels[codes]``: every ticket shares one string object per label. An empty result is
+    an empty text array, so that an empty ledger's columns have the type they always had."""
+    return labels[codes] if len(codes) else np.array([], dtype=str)
 
 
 def _stage_fields(rulebook: Rulebook, columns) -> dict[str, tuple[str, str]]:
@@ -57,7 +74,7 @@ def compute_ledger(tickets: pd.DataFrame, rulebook: Rulebook, *, as_of: np.datet
     ends in ``rows`` or in ``rejected``.
     """
     calendar = calendar or china_calendar()
-    frame = tickets.reset_index(drop=True).copy()
+    frame = tickets.reset_index(drop=True)  # only read: no copy of the tickets
     problems = np.full(len(frame), "", dtype=object)
     columns = np.full(len(frame), "", dtype=object)
 
@@ -86,7 +103,9 @@ def compute_ledger(tickets: pd.DataFrame, rulebook: Rulebook, *, as_of: np.datet
         computed[stage] = (deadlines, ontime, overdue, finished)
 
     deduction = np.zeros(len(frame))
-    basis = np.full(len(frame), "", dtype=object)
+    # 扣分依据 as a code per ticket into a pool of texts (the items it was hit by, in order),
+    # so that a million tickets share a handful of strings.
+    pool, basis = [""], np.zeros(len(frame), dtype=np.intp)
     for item in rulebook.items:
         kind, _, argument = item.measure.partition(":")
         if kind != "overdue":
@@ -96,21 +115,30 @@ def compute_ledger(tickets: pd.DataFrame, rulebook: Rulebook, *, as_of: np.datet
             if stage in computed:
                 hit |= computed[stage][2] > 0
         deduction += np.where(hit, item.points[0], 0.0)
-        basis = np.where(hit, np.char.add(basis.astype(str), f"{item.name}-{item.points[0]:g}{item.unit};"), basis)
+        text, grown = f"{item.name}-{item.points[0]:g}{item.unit};", np.arange(len(pool))
+        for code in np.unique(basis[hit]):
+            grown[code] = len(pool)
+            pool.append(pool[code] + text)
+        basis[hit] = grown[basis[hit]]
 
+    bad = problems != ""
+    keep = ~bad
     kept = [f for f in CANONICAL_FIELDS if f in frame.columns]
     kept += [c for c in frame.columns if c not in CANONICAL_FIELDS and c != SOURCE_ROW]
-    out = frame[kept].copy()
+    picked = np.flatnonzero(keep)
+    out = frame[kept].take(picked)  # the one copy of the tickets' columns
+    out.index = pd.RangeIndex(len(out))
     for column in out.columns:
         if out[column].dtype == bool:
-            out[column] = np.where(out[column], "是", "否")
+            out[column] = _labels(YES_NO, np.where(out[column].to_numpy(bool), 0, 1))
     for stage, (deadlines, ontime, overdue, finished) in computed.items():
-        out[f"{stage}截止"] = deadlines
-        out[f"{stage}及时"] = np.where(finished, np.where(ontime, "是", "否"), np.where(overdue > 0, "超时未完成", "未完成"))
+        ontime, overdue, finished = ontime[keep], overdue[keep], finished[keep]
+        out[f"{stage}截止"] = deadlines[keep]
+        out[f"{stage}及时"] = _labels(VERDICTS, np.where(finished, np.where(ontime, 0, 1), np.where(overdue > 0, 2, 3)))
         out[f"{stage}超时小时"] = np.round(overdue, 4)
-    out["扣分"] = deduction
-    out["扣分依据"] = basis
-    bad = problems != ""
+    out["扣分"] = deduction[keep]
+    # typed from every ticket's text, as before the rejected rows are dropped (an empty selection keeps it)
+    out["扣分依据"] = pd.Series(np.array(pool, dtype=object)[basis]).array.take(picked)
     rows_in_source = frame[SOURCE_ROW].to_numpy() if SOURCE_ROW in frame.columns else np.arange(len(frame)) + 2
     rejected = pd.DataFrame({
         "源文件": source,
@@ -120,7 +148,7 @@ def compute_ledger(tickets: pd.DataFrame, rulebook: Rulebook, *, as_of: np.datet
         "原值": [_original(frame, CANONICAL_FIELDS, c, i) for c, i in zip(columns[bad], np.flatnonzero(bad))],
         "原因": problems[bad],
     })
-    return Ledger(out[~bad].reset_index(drop=True), rejected, tuple(computed), len(frame))
+    return Ledger(out, rejected, tuple(computed), len(frame))
 
 
 def ledger_from_export(path, rulebook: Rulebook, month: str, *, calendar: WorkCalendar | None = None):
@@ -163,27 +191,13 @@ def write_ledger(ledger: Ledger, path: Path, *, rulebook: Rulebook, month: str, 
     for j, label in enumerate(labels):
         sheet.write_string(0, j, label, header)
         sheet.set_column(j, j, _width(label, rows.iloc[:, j]))
-    date_columns = [j for j, c in enumerate(rows.columns) if pd.api.types.is_datetime64_any_dtype(rows[c])]
-    float_columns = [j for j, c in enumerate(rows.columns) if pd.api.types.is_float_dtype(rows[c])]
-    values = rows.to_numpy(object)
-    for i, record in enumerate(progress(values, "写台账 / ledger rows"), start=1):
-        for j, value in enumerate(record):
-            if value is None or value is pd.NaT or value == "" or (isinstance(value, float) and np.isnan(value)):
-                continue
-            if j in date_columns:
-                sheet.write_datetime(i, j, pd.Timestamp(value).to_pydatetime())
-            elif j in float_columns:
-                sheet.write_number(i, j, float(value), number)
-            elif isinstance(value, (int, np.integer)):
-                sheet.write_number(i, j, int(value))
-            else:
-                sheet.write_string(i, j, str(value))
+    _write_rows(sheet, rows, 1, [_ledger_cells(sheet, rows[c], number) for c in rows.columns], "写台账 / ledger rows")
     last_column = len(labels) - 1
     sheet.freeze_panes(1, 1)
-    sheet.autofilter(0, 0, max(len(values), 1), last_column)
-    if "扣分" in rows.columns and len(values):
+    sheet.autofilter(0, 0, max(len(rows), 1), last_column)
+    if "扣分" in rows.columns and len(rows):
         column = xl_col_to_name(list(rows.columns).index("扣分"))
-        sheet.conditional_format(1, 0, len(values), last_column,
+        sheet.conditional_format(1, 0, len(rows), last_column,
                                  {"type": "formula", "criteria": f"=${column}2>0", "format": late})
     sheet.set_landscape()
     sheet.set_paper(9)  # A4
@@ -277,17 +291,8 @@ def _write_appendix3(book, ledger: Ledger, header_format, month: str) -> None:
         sheet.write_string(1, j, label, header_format)
         sheet.set_column(j, j, width)
     table = appendix3_rows(ledger)
-    for i, record in enumerate(progress(table.to_numpy(object), "写附件3 / appendix 3"), start=2):
-        for j, value in enumerate(record):
-            if isinstance(value, (pd.Timestamp, np.datetime64)) or j in (2, 9):
-                if pd.isna(value):
-                    sheet.write_blank(i, j, None, when)
-                else:
-                    sheet.write_datetime(i, j, pd.Timestamp(value).to_pydatetime(), when)
-            elif isinstance(value, (int, np.integer)):
-                sheet.write_number(i, j, int(value), cell)
-            else:
-                sheet.write_string(i, j, str(value), cell)
+    _write_rows(sheet, table, 2, [_appendix3_cells(sheet, table.iloc[:, j], j in (2, 9), cell, when)
+                                  for j in range(len(table.columns))], "写附件3 / appendix 3", skip=_NOTHING)
     end = len(table) + 2
     sheet.write_string(end + 1, 0, "备注:")
     sheet.write_string(end + 3, 0, "承办部门负责人签名:")
@@ -299,11 +304,134 @@ def _write_appendix3(book, ledger: Ledger, header_format, month: str) -> None:
     sheet.set_footer("&C第 &P 页，共 &N 页")
 
 
-def progress(rows, what: str):
-    """``rows`` with a progress bar on stderr for long runs at a terminal (none in pipes and tests)."""
+def progress_bar(total: int, what: str):
+    """A progress bar of ``total`` rows on stderr for long runs at a terminal (none in pipes and
+    tests); ``update(n)`` as rows are written."""
     from tqdm import tqdm
 
-    return tqdm(rows, desc=what, unit="行", disable=None if len(rows) >= 50_000 else True, leave=False)
+    return tqdm(desc=what, total=total, unit="行", disable=None if total >= 50_000 else True, leave=False)
+
+
+# -- writing rows: a block of rows at a time, one conversion and one write method per column ------------------
+_NOTHING = object()  # a ``skip`` value that no cell has: every cell is written
+
+
+def _write_rows(sheet, frame: pd.DataFrame, first_row: int, columns, what: str, *, skip=None) -> None:
+    """Write ``frame`` from sheet row ``first_row`` on, in blocks of :data:`CHUNK_ROWS` rows.
+
+    ``columns[j](part)`` gives ``(values, write, cell_format)`` for column ``j`` of a block:
+    the block's cells as Python values and the call ``write(row, col, value, cell_format)``
+    that writes one; cells whose value is ``skip`` are left empty. Rows go out in order, as
+    constant-memory mode needs, and only one block is ever held as Python objects.
+    """
+    bar = progress_bar(len(frame), what)
+    for start in range(0, len(frame), CHUNK_ROWS):
+        part = frame.iloc[start:start + CHUNK_ROWS]
+        plan = [(j, *cells(part.iloc[:, j])) for j, cells in enumerate(columns)]
+        for k in range(len(part)):
+            row = first_row + start + k
+            for j, values, write, cell_format in plan:
+                value = values[k]
+                if value is not skip:
+                    write(row, j, value, cell_format)
+        bar.update(len(part))
+    bar.close()
+
+
+def _is_empty(value) -> bool:
+    """A 台账 cell left empty: None, NaT, "" or NaN."""
+    return value is None or value is pd.NaT or value == "" or (isinstance(value, float) and np.isnan(value))
+
+
+def _texts(values) -> list | None:
+    """Cells of a text column (str, NaN or None; None for an empty cell), or None when some
+    value is not text (the column then takes the general path)."""
+    cells = []
+    append = cells.append
+    for value in values:
+        if type(value) is str:
+            append(value or None)
+        elif value is None or (type(value) is float and math.isnan(value)):
+            append(None)
+        else:
+            return None
+    return cells
+
+
+def _floats(values: np.ndarray) -> list:
+    """A float array's cells: Python floats, None for NaN."""
+    cells = values.tolist()
+    for k in np.flatnonzero(np.isnan(values)).tolist():
+        cells[k] = None
+    return cells
+
+
+def _ledger_cells(sheet, column: pd.Series, number_format):
+    """How a 台账 column's block is turned into cells: datetimes as datetimes (the workbook's
+    date format), floats as numbers with ``number_format``, integers as numbers, anything
+    else as text; None for an empty cell (:func:`_is_empty`)."""
+    def number_or_text(row, col, value, _format):
+        if isinstance(value, (int, np.integer)):
+            sheet.write_number(row, col, int(value))
+        else:
+            sheet.write_string(row, col, str(value))
+
+    dtype = column.dtype
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        if isinstance(dtype, np.dtype):  # naive: datetime64[us] → datetime.datetime, NaT → None
+            return lambda part: (part.to_numpy("datetime64[us]").tolist(), sheet.write_datetime, None)
+        return lambda part: ([None if _is_empty(v) else pd.Timestamp(v).to_pydatetime() for v in part.to_numpy(object)],
+                             sheet.write_datetime, None)
+    if pd.api.types.is_float_dtype(dtype):
+        if isinstance(dtype, np.dtype):
+            return lambda part: (_floats(part.to_numpy()), sheet.write_number, number_format)
+        return lambda part: ([None if _is_empty(v) else float(v) for v in part.to_numpy(object)], sheet.write_number,
+                             number_format)
+    if isinstance(dtype, np.dtype) and dtype.kind in "iu":
+        return lambda part: (part.to_numpy().tolist(), sheet.write_number, None)
+
+    def cells(part):
+        values = part.to_numpy(object)
+        texts = _texts(values)
+        if texts is not None:
+            return texts, sheet.write_string, None
+        return [None if _is_empty(v) else v for v in values], number_or_text, None
+    return cells
+
+
+def _appendix3_cells(sheet, column: pd.Series, dates: bool, cell, when):
+    """How a 附件3 column's block is turned into cells: every cell written with a border;
+    datetimes (and every value of the 受理时间 and 处理时限 columns, ``dates``) with ``when``,
+    empty ones blank; integers as numbers; anything else as text."""
+    def date_or_blank(row, col, value, cell_format):
+        if value is None:
+            sheet.write_blank(row, col, None, cell_format)
+        else:
+            sheet.write_datetime(row, col, value, cell_format)
+
+    def any_value(row, col, value, _format):
+        if isinstance(value, (pd.Timestamp, np.datetime64)) or dates:
+            if pd.isna(value):
+                sheet.write_blank(row, col, None, when)
+            else:
+                sheet.write_datetime(row, col, pd.Timestamp(value).to_pydatetime(), when)
+        elif isinstance(value, (int, np.integer)):
+            sheet.write_number(row, col, int(value), cell)
+        else:
+            sheet.write_string(row, col, str(value), cell)
+
+    dtype = column.dtype
+    if dates and isinstance(dtype, np.dtype) and dtype.kind == "M":
+        return lambda part: (part.to_numpy("datetime64[us]").tolist(), date_or_blank, when)
+    if not dates and isinstance(dtype, np.dtype) and dtype.kind in "iu":
+        return lambda part: (part.to_numpy().tolist(), sheet.write_number, cell)
+
+    def cells(part):
+        values = part.to_numpy(object)
+        if not dates and all(type(v) is str for v in values):
+            return values.tolist(), sheet.write_string, cell
+        return values.tolist(), any_value, None
+    return cells
 
 
 def _width(label: str, column: pd.Series) -> float:
