@@ -341,19 +341,7 @@ def write_export(frame: pd.DataFrame, path, month: str) -> int:
 def write_table(frame: pd.DataFrame, path, sheet: str) -> None:
     """Write a small table (findings) as an .xlsx an assessor would keep: header, values, empty
     cells for NaN, text as text."""
-    from generators.workbooks import new_workbook
+    from generators.workbooks import write_rows
 
-    book = new_workbook(path, title=sheet, author="kaohe demo")
-    page = book.add_worksheet(sheet)
-    bold = book.add_format({"bold": True})
-    for j, column in enumerate(frame.columns):
-        page.write_string(0, j, str(column), bold)
-        page.set_column(j, j, 28 if column == "备注" else 12)
-    for i, record in enumerate(frame.itertuples(index=False), start=1):
-        for j, value in enumerate(record):
-            if isinstance(value, str):
-                if value:
-                    page.write_string(i, j, value)
-            elif value is not None and not pd.isna(value):
-                page.write_number(i, j, float(value))
-    book.close()
+    rows = [list(frame.columns)] + [list(record) for record in frame.itertuples(index=False)]
+    write_rows(rows, path, sheet, widths=[28 if c == "备注" else 12 for c in frame.columns], author="kaohe demo")

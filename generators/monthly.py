@@ -95,7 +95,7 @@ def read_findings(path, rulebook: Rulebook) -> Findings:
     """
     path = Path(path)
     wanted = {header_key(alias): column for column, aliases in FINDING_ALIASES.items() for alias in aliases}
-    for _, grid in read_grids(path, "考核记录"):
+    for _, grid in read_grids(path, "考核记录")[1]:
         for position in range(min(len(grid), 10)):
             header = [header_key(_cell_text(v)) for v in grid.iloc[position]]
             columns = {}
@@ -176,7 +176,7 @@ def read_history(path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         return no_history()
-    grid = read_grids(path, "考核历史")[0][1]
+    grid = next(read_grids(path, "考核历史")[1])[1]
     header = [_cell_text(v).strip() for v in grid.iloc[0]] if len(grid) else []
     missing = [c for c in HISTORY_COLUMNS if c not in header]
     if missing:

@@ -241,16 +241,19 @@ def _xlsx_sheets(path: Path, kind: str = "工单文件"):
 
 
 def read_grids(path, kind: str = "工单文件"):
-    """``(sheet, grid)`` pairs of a .csv (one, sheet "") or .xlsx/.xlsm file: raw cells, row 0 =
-    the file's first row. ``kind`` names the file in messages (工单文件, 考核记录 ...)."""
+    """``(encoding, sheets)`` of a .csv or .xlsx/.xlsm file: ``sheets`` yields ``(sheet, grid)``
+    pairs of raw cells, row 0 = the file's first row (one pair, sheet "", for a CSV; a
+    workbook's sheets are read one at a time, as they are asked for); ``encoding`` is the
+    CSV's ("" for a workbook). ``kind`` names the file in messages (工单文件, 考核记录 ...)."""
     path = Path(path)
     if not path.is_file():
         raise KaoheError(f"{kind}不存在: {path}", f"no such file: {path}")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return [("", _read_csv(path, kind)[0])]
+        grid, encoding = _read_csv(path, kind)
+        return encoding, iter([("", grid)])
     if suffix in (".xlsx", ".xlsm"):
-        return list(_xlsx_sheets(path, kind))
+        return "", _xlsx_sheets(path, kind)
     raise KaoheError(f"{kind} {path.name}: 不支持的文件类型“{path.suffix}”(应为 .xlsx 或 .csv)",
                      f"{path.name}: unsupported file type {path.suffix!r} (use .xlsx or .csv)")
 
@@ -375,18 +378,7 @@ def read_tickets(path, *, rulebook: Rulebook | str | None = None, month: str | N
         rulebook = rulebooks.load(rulebook)
     bounds = _month_bounds(month)
     known = known_headers(rulebook)
-    suffix = path.suffix.lower()
-    if not path.is_file():
-        raise KaoheError(f"工单文件不存在: {path}", f"no such ticket file: {path}")
-    if suffix == ".csv":
-        grid, encoding = _read_csv(path)
-        sources = [("", grid)]
-    elif suffix in (".xlsx", ".xlsm"):
-        encoding = ""
-        sources = _xlsx_sheets(path)
-    else:
-        raise KaoheError(f"工单文件 {path.name}: 不支持的文件类型“{path.suffix}”(应为 .xlsx 或 .csv)",
-                         f"{path.name}: unsupported file type {path.suffix!r} (use .xlsx or .csv)")
+    encoding, sources = read_grids(path)
 
     first_problem = None
     for sheet, grid in sources:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import math
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,7 +21,7 @@ from pathlib import Path
 import python_calamine
 
 from generators.archive import Manifest, check_month, export_archive
-from generators.workbooks import new_workbook
+from generators.workbooks import write_rows
 from udfs.calendar import DayEntry, china_calendar, parse_entries
 from udfs.errors import KaoheError
 
@@ -68,28 +67,6 @@ def datetime_columns(rows: Sequence[Sequence]) -> list[int]:
     for row in rows:
         found.update(j for j, v in enumerate(row) if isinstance(v, (dt.date, dt.datetime)))
     return sorted(found)
-
-
-def write_rows(rows: Sequence[Sequence], path: Path, sheet: str) -> None:
-    """Write cell values as one sheet of an .xlsx, keeping their types (text is always text)."""
-    book = new_workbook(path, title=sheet)
-    page = book.add_worksheet(sheet)
-    for i, row in enumerate(rows or ()):
-        for j, value in enumerate(row):
-            if value is None or (isinstance(value, float) and math.isnan(value)):
-                continue
-            if isinstance(value, str):
-                if value:
-                    page.write_string(i, j, value)
-            elif isinstance(value, bool):
-                page.write_boolean(i, j, value)
-            elif isinstance(value, (int, float)):
-                page.write_number(i, j, value)
-            elif isinstance(value, (dt.datetime, dt.date)):
-                page.write_datetime(i, j, value)
-            else:
-                page.write_string(i, j, str(value))
-    book.close()
 
 
 def read_tabs(path: Path) -> dict[str, Rows]:
