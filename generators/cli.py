@@ -45,9 +45,10 @@ def _write_ledger(tickets: Path, book, month: str, path: Path, *, appendix3: boo
 
 
 def _write_monthly(ledger, book, month: str, path: Path, *, tickets: Path, findings: Path | None,
-                   history: Path | None, password: str = "") -> bool:
-    """Assess the month from a computed ledger, write the table (and the history); True when
-    every ticket and findings row is accounted for."""
+                   history: Path | None, password: str = ""):
+    """Assess the month from a computed ledger, write the table (and the history); returns
+    ``(assessment, history read or None, balanced)``, balanced when every ticket and findings
+    row is accounted for."""
     from generators import monthly as table
     from generators.monthly_book import write_monthly
     from udfs.calendar import china_calendar
@@ -77,7 +78,7 @@ def _write_monthly(ledger, book, month: str, path: Path, *, tickets: Path, findi
         table.write_history(table.with_month(past, assessment), history)
         print(f"已更新考核历史 / history updated: {history}")
     print(f"已写出 / wrote: {path}")
-    return ledger.reconciles and (found is None or found.reconciles)
+    return assessment, past, ledger.reconciles and (found is None or found.reconciles)
 
 
 def _demo(options) -> int:
@@ -86,6 +87,7 @@ def _demo(options) -> int:
     from generators import demo
     from generators.archive import export_archive, verify_archive
     from udfs import rulebook as rulebooks
+    from workbook.builder import inputs_from_assessment
 
     out = Path(options.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -105,7 +107,12 @@ def _demo(options) -> int:
     ledger_path = out / f"台账_{month}.xlsx"
     ledger = _write_ledger(export, book, month, ledger_path, appendix3=True)
     monthly_path = out / f"月度考核表_{month}.xlsx"
-    balanced = _write_monthly(ledger, book, month, monthly_path, tickets=export, findings=findings, history=history)
+    assessment, past, balanced = _write_monthly(ledger, book, month, monthly_path, tickets=export, findings=findings,
+                                                history=history)
+    if book.score is not None:
+        workbook_path = out / f"考核工作簿_{month}.xlsm"
+        _build_workbook(book, workbook_path, month=month, tickets=export,
+                        units=inputs_from_assessment(assessment, past), rows=2000)
     manifest = export_archive(ledger_path, month=month, out_dir=out / "归档", mask_phones=True)
     problems = verify_archive(out / "归档")
     print(f"已归档 / archived: {', '.join(f.file for f in manifest.files)}(电话已脱敏，清单 {manifest.csv_path.name}，"
@@ -134,10 +141,38 @@ def _monthly(options) -> int:
     path = Path(options.out) if options.out else tickets.with_name(f"月度考核表_{month}.xlsx")
     ledger, imported = ledger_from_export(tickets, book, month, calendar=china_calendar())
     print(imported.summary())
-    balanced = _write_monthly(ledger, book, month, path, tickets=tickets,
-                              findings=Path(options.findings) if options.findings else None,
-                              history=Path(options.history) if options.history else None, password=options.password)
+    _, _, balanced = _write_monthly(ledger, book, month, path, tickets=tickets,
+                                    findings=Path(options.findings) if options.findings else None,
+                                    history=Path(options.history) if options.history else None,
+                                    password=options.password)
     return 0 if balanced else 1
+
+
+def _build_workbook(book, path: Path, *, month: str | None, tickets: Path | None, units=(), rows: int | None = None,
+                    password: str = "") -> None:
+    from udfs.calendar import china_calendar
+    from workbook.builder import DEFAULT_ROWS, build_workbook, tickets_from_export
+
+    rows_given = tickets_from_export(tickets, book) if tickets else None
+    build_workbook(book, path, month=month, tickets=rows_given, units=units, rows=rows, password=password,
+                   calendar=china_calendar())
+    count = len(next(iter(rows_given.values()))) if rows_given else 0
+    print(f"考核工作簿 / assessment workbook: 考核办法 {book.name}，考核月份 {month or '(待填写)'}，"
+          f"工单 {count} 行，台账公式覆盖 {max(rows or DEFAULT_ROWS, count)} 行，单位 {len([u for u in units if u])} 个")
+    print(f"已写出 / wrote: {path}")
+
+
+def _workbook(options) -> int:
+    from udfs import rulebook as rulebooks
+
+    book = rulebooks.load(options.rulebook)
+    month = _month(options.month) if options.month else None
+    path = Path(options.out) if options.out else Path(f"考核工作簿_{book.name}.xlsm")
+    if path.suffix.lower() != ".xlsm":
+        raise KaoheError(f"考核工作簿带宏，文件名应以 .xlsm 结尾: {path}", f"the workbook carries macros: use .xlsm ({path})")
+    _build_workbook(book, path, month=month, tickets=Path(options.tickets) if options.tickets else None,
+                    units=options.unit or (), rows=options.rows, password=options.password)
+    return 0
 
 
 def _rulebooks(options) -> int:
@@ -236,6 +271,16 @@ def parser() -> argparse.ArgumentParser:
     monthly.add_argument("--out", help="输出文件 / output file (默认 与工单同目录的 月度考核表_YYYY-MM.xlsx)")
     monthly.add_argument("--password", default="", help="工作表保护密码 / sheet protection password (默认无)")
     monthly.set_defaults(run=_monthly)
+    builder = commands.add_parser("workbook", help="生成考核工作簿(.xlsm) / the assessment workbook", epilog=EPILOG)
+    builder.add_argument("--rulebook", required=True, help="考核办法名称或 .toml 路径 / rulebook name or file")
+    builder.add_argument("--out", help="输出文件 / output file (默认 考核工作簿_办法名.xlsm)")
+    builder.add_argument("--month", help="考核月份 YYYY-MM / month (默认留空，在工作簿中填写)")
+    builder.add_argument("--rows", type=int, default=None, help="台账公式覆盖的工单行数 / ticket rows the ledger formulas cover "
+                         "(默认 1000)")
+    builder.add_argument("--unit", action="append", metavar="名称", help="考核单位，可重复 / a unit (repeatable)")
+    builder.add_argument("--tickets", help="预先填入“工单”表的工单导出 / an export to fill the 工单 sheet with")
+    builder.add_argument("--password", default="", help="工作表保护密码 / sheet protection password (默认无)")
+    builder.set_defaults(run=_workbook)
     listing = commands.add_parser("rulebooks", help="列出已安装的考核办法，或显示一个的规则清单 / list rulebooks",
                                   epilog=EPILOG)
     listing.add_argument("name", nargs="?", help="考核办法名称: 显示其中文规则清单 / show one's rule list")

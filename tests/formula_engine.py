@@ -65,6 +65,8 @@ def evaluate(path: Path) -> dict[str, object]:
     solution = model.calculate()
     values = {}
     for key, ranges in solution.items():
+        if "]" not in key:  # the model's own nodes (e.g. "self"), not cells
+            continue
         ref = key.split("]", 1)[1].replace("'", "")
         sheet, cells = ref.split("!")
         array = np.asarray(ranges.value if hasattr(ranges, "value") else ranges, dtype=object)

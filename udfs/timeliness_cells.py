@@ -1,4 +1,4 @@
-"""Cell functions for the calendar and timeliness (KH_IS_WORKDAY … KH_EXPLAIN, KH_MASK).
+"""Cell functions for the calendar and timeliness (KH_DATE, KH_IS_WORKDAY … KH_EXPLAIN, KH_MASK).
 
 Each only converts arguments and results; the rules live in :mod:`udfs.calendar` and
 :mod:`udfs.timeliness`.
@@ -60,6 +60,17 @@ LIMIT = Arg("limit", "时限数值", "与unit一致")
 UNIT = Arg("unit", "时限单位: 小时/分钟/天/工作日(也可写 h/min/d/wd)")
 HOURS = Arg("work_hours", "工作时段，如 \"08:00-12:00,14:30-18:00\"(仅工作日计时)；省略按自然时间", optional=True)
 SUSPENDED = Arg("suspended", "挂起: 数字为挂起小时数；文本为时段“起~止;起~止”，重叠自动合并", "小时或时段", optional=True)
+
+
+@register("KH_DATE", "日期时间", "把单元格里的日期时间(Excel日期，或文本如 2026-10-03 14:05、2026/10/3 14:05、"
+          "2026年10月3日 14:05)转为Excel日期时间，保留到秒；无法识别时给出中文提示。用于整列换算导出表中手打的时间。",
+          [Arg("when", "日期时间(可为整列)")], "日期时间", '=KH_DATE("2026年10月3日 14:05") → 2026-10-03 14:05')
+def kh_date(when):
+    def compute():
+        (values,) = broadcast(when)
+        moments, messages = _moments(values)
+        return moments, messages, np.isnat(moments) & (messages == "")
+    return guarded(compute)
 
 
 @register("KH_IS_WORKDAY", "是否工作日", "判断是否为中国法定工作日: 调休上班的周末算工作日，法定节假日不算。年份无官方安排时提示错误。",
