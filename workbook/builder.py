@@ -367,7 +367,7 @@ class _Writer:
         row += 1
         first_sub = row
         cached_lost, cached_gained = [], []
-        for key in dict.fromkeys(i.category for i in book.items):
+        for key in dict.fromkeys(i.category for i in book.items) or (None,):  # one row even without items
             category = book.category(key) if key is not None else None
             items = [i for i in book.items if i.category == key]
             sheet.write_string(row, NAME, f"{category.id}、{category.name}" if category else "其他", f.label)
