@@ -55,11 +55,15 @@ def _labels(labels: np.ndarray, codes: np.ndarray) -> np.ndarray:
     return labels[codes] if len(codes) else np.array([], dtype=str)
 
 
-def _stage_fields(rulebook: Rulebook, columns) -> dict[str, tuple[str, str]]:
-    """Stages whose start and end fields the tickets carry: ``{stage: (start_field, end_field)}``."""
+def _stage_fields(rulebook: Rulebook, frame: pd.DataFrame) -> dict[str, tuple[str, str]]:
+    """Stages whose start and end fields the tickets carry: ``{stage: (start_field, end_field)}``.
+
+    An end column empty in every row counts as absent (a template's 回访时间 column nobody
+    fills): otherwise every ticket would be judged unfinished at that stage."""
     fields = {}
     for row in rulebook.time_limits:
-        if row.stage not in fields and row.end_field and row.start_field in columns and row.end_field in columns:
+        if (row.stage not in fields and row.end_field and row.start_field in frame.columns
+                and row.end_field in frame.columns and frame[row.end_field].notna().any()):
             fields[row.stage] = (row.start_field, row.end_field)
     return fields
 
@@ -89,7 +93,7 @@ def compute_ledger(tickets: pd.DataFrame, rulebook: Rulebook, *, as_of: np.datet
     suspensions, suspension_messages = parse_suspensions(frame.get("suspended", pd.Series([""] * len(frame))).to_numpy(object))
     reject(suspension_messages != "", "suspended", suspension_messages)
 
-    stages = _stage_fields(rulebook, frame.columns)
+    stages = _stage_fields(rulebook, frame)
     computed = {}
     for stage, (start_field, end_field) in stages.items():
         start = frame[start_field].to_numpy("datetime64[s]")

@@ -5,10 +5,11 @@ Each button of the workbook runs ``RunPython "import macros;macros.<function>()"
 and :mod:`macros.jobs`, where the work is done on plain values; xlwings is imported inside
 them, so importing this package needs no Excel.
 
-* :func:`generate_month` (生成本月考核表): the 工单 sheet (and 考核记录, 节假日 when present),
-  the month and rulebook of the named cells 考核月份 and 考核办法 → result tabs 台账, 拒收,
-  汇总, one per unit, 生成说明.
+* :func:`generate_month` (生成本月考核表): the 工单 sheet, the findings (a 考核记录 sheet when
+  present, else what 考核表 and 汇总 hold), 节假日, and the month and rulebook of the named
+  cells 考核月份 and 考核办法 → result tabs 月报_台账, 月报_拒收, 月报_汇总, one per unit, 月报_说明.
 * :func:`export_archive` (导出台账归档): saves the workbook, then exports its 台账 and 拒收 tabs
+  (the live 台账 and the generated ones)
   with the manifest into 归档_YYYY-MM beside it (phone numbers masked).
 * :func:`refresh_holidays` (刷新节假日): loads the 节假日 sheet into the calendar the KH_ cell
   functions count with and recalculates. This reaches the cell functions because the
@@ -64,7 +65,7 @@ def _generate_month(book) -> list[str]:
         _sheet_rows(book, jobs.TICKETS_SHEET, required=True),
         rulebook=str(_named_value(book, jobs.RULEBOOK_NAME) or "").strip(),
         month=jobs.month_text(_named_value(book, jobs.MONTH_NAME)),
-        findings=_sheet_rows(book, jobs.FINDINGS_SHEET),
+        findings=_findings(book),
         holidays=_sheet_rows(book, jobs.HOLIDAYS_SHEET))
     for name, rows in result.tabs.items():
         _write_tab(book, name, rows)
@@ -85,6 +86,15 @@ def _refresh_holidays(book) -> list[str]:
     if sys.platform.startswith("win"):
         book.app.api.CalculateFull()  # UDF cells are not dirty: only a full recalculation redoes them
     return jobs.holiday_summary(entries)
+
+
+def _findings(book):
+    """The 考核记录 sheet when the workbook has one, else the 考核表 and 汇总 inputs."""
+    rows = _sheet_rows(book, jobs.FINDINGS_SHEET)
+    if rows is not None:
+        return rows
+    return jobs.findings_from_workbook(_sheet_rows(book, jobs.SCORING_SHEET), _sheet_rows(book, jobs.SUMMARY_SHEET),
+                                       str(_named_value(book, jobs.RULEBOOK_NAME) or "").strip())
 
 
 def _named_value(book, name: str):

@@ -31,9 +31,12 @@ FINDINGS_SHEET = "考核记录"   # findings (考核单位, 考核项, 次数 ..
 HOLIDAYS_SHEET = "节假日"     # user calendar layer: 日期, 类型, 名称; optional
 MONTH_NAME = "考核月份"       # defined name of the cell holding the month (YYYY-MM or a date)
 RULEBOOK_NAME = "考核办法"    # defined name of the cell holding the rulebook name, e.g. jiangmen
+SCORING_SHEET = "考核表"       # the assessment workbook's typed findings (when there is no 考核记录 sheet)
+SUMMARY_SHEET = "汇总"         # ... and its fees
 INPUT_SHEETS = (TICKETS_SHEET, FINDINGS_SHEET, HOLIDAYS_SHEET, "xlwings.conf")
 
-NOTES_TAB = "生成说明"        # the generators' 说明 sheet, renamed so as not to replace the workbook's own
+TAB_PREFIX = "月报_"          # result tabs never replace the workbook's own (its live 台账, 汇总, 说明)
+NOTES_TAB = f"{TAB_PREFIX}说明"
 DATE_FORMAT = "yyyy-mm-dd hh:mm:ss"
 
 Rows = list[list]
@@ -108,10 +111,10 @@ def generate_month_from(tickets: Sequence[Sequence], *, rulebook, month: str,
 
     ``rulebook`` is a name or a :class:`~udfs.rulebook.Rulebook`; ``findings`` the rows of the
     考核记录 sheet, ``holidays`` those of the 节假日 sheet (the calendar's user layer, as the
-    cell functions get it from 刷新节假日). Tabs: 台账, 拒收 (every ticket and findings row not
-    used, with its row in the sheet), then, for a rulebook with a score, 汇总 and one tab per
-    unit (values as the monthly table caches them), and 生成说明 (month, rulebook, calendar
-    and program versions, counts). Bad rows never raise; an unusable sheet raises
+    cell functions get it from 刷新节假日). Tabs, each named with :data:`TAB_PREFIX`: 台账, 拒收
+    (every ticket and findings row not used, with its row in the sheet), then, for a rulebook
+    with a score, 汇总 and one tab per unit (values as the monthly table caches them), and 说明
+    (month, rulebook, calendar and program versions, counts). Bad rows never raise; an unusable sheet raises
     :class:`KaoheError`.
     """
     from generators import monthly as table
@@ -156,15 +159,45 @@ def generate_month_from(tickets: Sequence[Sequence], *, rulebook, month: str,
             tabs.update(monthly_tabs)
             unit = book.score.unit
             summary += [f"{r.unit}: 得分 {r.score:g}{unit}" + (f"，{r.grade}" if r.grade else "") for r in assessment.units]
-        tabs[NOTES_TAB] = notes
+        tabs["说明"] = notes
         temporary = {tickets_file.name: f"工作表“{TICKETS_SHEET}”", f"{FINDINGS_SHEET}.xlsx": f"工作表“{FINDINGS_SHEET}”"}
     tabs["拒收"] = _rename_sources(tabs["拒收"], temporary)
+    tabs = {(TAB_PREFIX + name)[:31]: rows for name, rows in tabs.items()}
     clash = [name for name in tabs if name in INPUT_SHEETS]
     if clash:
         raise KaoheError(f"结果表名与输入表重名: {'、'.join(clash)}", f"result tab names clash with inputs: {clash}")
     if not reconciles:
         summary.append("！行数不平衡，请查看“拒收”表")
     return Generated(tabs, summary, reconciles)
+
+
+def findings_from_workbook(scoring: Sequence[Sequence] | None, summary: Sequence[Sequence] | None,
+                           rulebook) -> Rows:
+    """The assessment workbook's typed inputs as findings rows (header :data:`FINDING_COLUMNS`):
+    from 考核表, each unit block's typed counts, chosen values and repeats (items the tickets
+    measure are left out, the table counts them itself); from 汇总, each unit's fee as a
+    代维费 row. So 生成本月考核表 scores exactly what the workbook shows."""
+    from generators.monthly import FEE_ITEM, FINDING_COLUMNS
+    from udfs import rulebook as rulebooks
+    from workbook.builder import CHOSEN, COUNT, FEE, ID, NAME, REPEATS, UNIT
+
+    book = rulebooks.load(rulebook) if isinstance(rulebook, str) else rulebook
+    typed = {item.id for item in book.items if not item.measure}
+    out: Rows = [list(FINDING_COLUMNS)]
+    unit = ""
+    for row in scoring or ():
+        cells = list(row) + [None] * 12
+        if cells[ID] == "考核单位":
+            unit = str(cells[NAME] or "").strip()
+        elif unit and cells[ID] in typed and isinstance(cells[COUNT], (int, float)) and cells[COUNT]:
+            out.append([unit, cells[ID], cells[COUNT], cells[CHOSEN], cells[REPEATS], f"{SCORING_SHEET}表"])
+    rows = [list(row) + [None] * 12 for row in summary or ()]
+    top = next((i for i, row in enumerate(rows) if row[UNIT] == "考核单位" and row[FEE] == "代维费(元)"), None)
+    for row in rows[top + 1:] if top is not None else ():
+        name = str(row[UNIT] or "").strip()
+        if name and isinstance(row[FEE], (int, float)):
+            out.append([name, FEE_ITEM, None, row[FEE], None, f"{SUMMARY_SHEET}表"])
+    return out
 
 
 def _rename_sources(rows: Rows, names: dict[str, str]) -> Rows:

@@ -269,3 +269,26 @@ def test_libreoffice_opens_the_demo_workbook_and_prints_it(tmp_path):
     assert set(shown) == set(expected)
     for unit, row in shown.items():
         assert float(row[7]) == pytest.approx(expected[unit]["得分"])
+
+
+def test_generate_month_button_scores_what_the_workbook_shows(tmp_path):
+    """生成本月考核表 on the demo workbook as Excel holds it (cached values, no 考核记录 sheet):
+    the findings come from 考核表 and 汇总, and the generated 月报_汇总 scores equal the sheet's."""
+    from macros import jobs
+
+    assert main(["demo", "--out", str(tmp_path), "--tickets", "300"]) == 0
+    tabs = jobs.read_tabs(tmp_path / f"考核工作簿_{MONTH}.xlsm")
+    findings = jobs.findings_from_workbook(tabs["考核表"], tabs["汇总"], str(demo.RULEBOOK))
+    assert findings[0] == ["考核单位", "考核项", "次数", "选定值", "加倍次数", "备注"]
+    assert {row[1] for row in findings[1:]} >= {"代维费"} and len(findings) > len(demo.VENDORS) + 1
+    result = jobs.generate_month_from(tabs["工单"], rulebook=str(demo.RULEBOOK), month=MONTH, findings=findings)
+    assert result.reconciles
+    generated = {}
+    for row in result.tabs["月报_汇总"]:  # the first table; the charts' tables below name the units again
+        if row and row[0] in demo.VENDORS:
+            generated.setdefault(row[0], row)
+    shown = {row[1]: row for row in tabs["汇总"] if len(row) > 7 and row[1] in demo.VENDORS}
+    assert set(generated) == set(shown) == set(demo.VENDORS)
+    for unit, row in shown.items():
+        assert generated[unit][6] == pytest.approx(row[7])  # 得分
+        assert generated[unit][1] == row[2]  # 工单数

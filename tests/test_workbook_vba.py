@@ -201,21 +201,21 @@ def test_generate_month_gives_the_command_lines_numbers(demo_month, tmp_path):
     result = jobs.generate_month_from(tickets, rulebook="jiangmen", month=MONTH, findings=findings)
     assert result.reconciles
     units = list(demo.VENDORS)
-    assert set(result.tabs) == {"台账", "拒收", "汇总", jobs.NOTES_TAB, *units}
-    assert list(result.tabs)[:3] == ["台账", "拒收", "汇总"]
+    assert set(result.tabs) == {"月报_台账", "月报_拒收", "月报_汇总", jobs.NOTES_TAB, *(f"月报_{u}" for u in units)}
+    assert list(result.tabs)[:3] == ["月报_台账", "月报_拒收", "月报_汇总"]
 
     book = rulebooks.load("jiangmen")
     ledger, _ = ledger_from_export(export, book, MONTH, calendar=china_calendar())
     write_ledger(ledger, tmp_path / "台账.xlsx", rulebook=book, month=MONTH, calendar_version=china_calendar().version)
-    assert result.tabs["台账"] == jobs.read_tabs(tmp_path / "台账.xlsx")["台账"]
+    assert result.tabs["月报_台账"] == jobs.read_tabs(tmp_path / "台账.xlsx")["台账"]
 
-    rejected = result.tabs["拒收"]
+    rejected = result.tabs["月报_拒收"]
     assert rejected[0] == ["源文件", "源行号", "工单号", "列", "原值", "原因"]
     assert len(rejected) - 1 == len(ledger.rejected) > 0  # the demo's faulty rows; no findings row rejected
     assert {row[0] for row in rejected[1:]} == {"工作表“工单”"}
     rows = {int(row[1]) for row in rejected[1:]}
     assert all(tickets[r - 1][0] != "工单编号" for r in rows)  # row numbers of the sheet, not of a copy
-    assert len(result.tabs["台账"]) - 1 + len(rejected) - 1 == sum(
+    assert len(result.tabs["月报_台账"]) - 1 + len(rejected) - 1 == sum(
         1 for row in tickets[2:] if any(v is not None for v in row))
     notes = {row[0]: row[1] for row in result.tabs[jobs.NOTES_TAB] if row and row[0]}
     assert notes["考核月份"] == MONTH
@@ -251,9 +251,9 @@ def test_archive_of_the_generated_tabs(demo_month, tmp_path):
     book.close()
     manifest = jobs.export_archive_from(workbook, month=MONTH)
     assert manifest.out_dir == tmp_path / f"归档_{MONTH}"
-    assert [f.sheet for f in manifest.files] == ["台账", "拒收"]
+    assert [f.sheet for f in manifest.files] == ["月报_台账", "月报_拒收"]
     assert manifest.masked and verify_archive(manifest.out_dir) == []
-    assert manifest.files[0].rows == len(result.tabs["台账"]) - 1
+    assert manifest.files[0].rows == len(result.tabs["月报_台账"]) - 1
     assert any("SHA-256" in line for line in jobs.archive_summary(manifest))
 
 
@@ -357,14 +357,14 @@ def test_generate_month_button_writes_the_tabs(demo_month):
     book = _Book([_Sheet("操作"), _Sheet(jobs.TICKETS_SHEET, tickets)],
                  {jobs.MONTH_NAME: dt.datetime(2025, 10, 1), jobs.RULEBOOK_NAME: "jiangmen"})
     lines = macros._generate_month(book)
-    assert lines[0].startswith("工单: 读入 204 行") and lines[-1].startswith("已写入: 台账、拒收、汇总")
-    ledger = book.sheets["台账"]
+    assert lines[0].startswith("工单: 读入 204 行") and lines[-1].startswith("已写入: 月报_台账、月报_拒收、月报_汇总")
+    ledger = book.sheets["月报_台账"]
     assert ledger.text(1, 1) == "'工单号" and ledger.text(2, 1).startswith("'JM-")
     assert isinstance(ledger.text(2, 6), dt.datetime) and ledger.formats[(1, 6)] == jobs.DATE_FORMAT
-    assert [s.name for s in book.sheets][:4] == ["操作", jobs.TICKETS_SHEET, "台账", "拒收"]
+    assert [s.name for s in book.sheets][:4] == ["操作", jobs.TICKETS_SHEET, "月报_台账", "月报_拒收"]
     before = dict(ledger.cells)
     macros._generate_month(book)  # a second run rewrites the same tabs
-    assert book.sheets["台账"].cells == before and len(book.sheets) == len({s.name for s in book.sheets})
+    assert book.sheets["月报_台账"].cells == before and len(book.sheets) == len({s.name for s in book.sheets})
 
 
 def test_buttons_report_a_bad_month_cell_and_a_missing_name(demo_month):
