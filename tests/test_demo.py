@@ -57,7 +57,7 @@ def test_ticket_text_is_never_a_formula(demo):
 def test_same_month_twice_is_byte_identical(demo, tmp_path):
     assert main(["demo", "--out", str(tmp_path), "--tickets", "400"]) == 0
     for name in ("台账_2025-10.xlsx", "工单导出_2025-10.xlsx", "月度考核表_2025-10.xlsx", "考核记录_2025-10.xlsx",
-                 "考核历史.csv", "归档/2025-10_台账.xlsx", "归档/manifest.csv"):
+                 "考核历史.csv", "考核工作簿_2025-10.xlsm", "归档/2025-10_台账.xlsx", "归档/manifest.csv"):
         assert (tmp_path / name).read_bytes() == (demo.parent / name).read_bytes(), name
 
 

@@ -18,12 +18,20 @@ from generators.cli import main
 from generators.ledger import ledger_from_export
 from generators.monthly import assess_month, read_findings
 from tests.formula_engine import evaluate, serial
-from tests.test_workbook_vba import _vml_buttons
 from tests.office import read_csv, requires_office, to_csv, to_pdf
+from tests.test_workbook_vba import _vml_buttons
 from udfs.rulebook import installed, load
 from workbook import vba
-from workbook.builder import (SHEETS, SUMMARY_HEADERS, SUMMARY_TOP, UnitInputs, build_workbook,
-                              inputs_from_assessment, rulebook_reference, tickets_from_export)
+from workbook.builder import (
+    SHEETS,
+    SUMMARY_HEADERS,
+    SUMMARY_TOP,
+    UnitInputs,
+    build_workbook,
+    inputs_from_assessment,
+    rulebook_reference,
+    tickets_from_export,
+)
 
 MONTH = "2025-10"
 RULEBOOKS = [info.name for info in installed()] + [str(demo.RULEBOOK)]

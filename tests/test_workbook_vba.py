@@ -113,7 +113,7 @@ def test_xlwings_conf_sheet(built):
     assert vba.CONF_SHEET == "xlwings.conf" and vba.CONF_SHEET in book.sheetnames
     sheet = book[vba.CONF_SHEET]
     assert _settings_as_xlwings_reads_them(sheet) == {"UDF MODULES": "udfs.excel", "USE UDF SERVER": True}
-    notes = [sheet.cell(row, 1).value for row in range(4, 4 + len(vba.CONF_NOTES))]
+    notes = [sheet.cell(row, 4).value for row in range(1, 1 + len(vba.CONF_NOTES))]
     assert notes == list(vba.CONF_NOTES)
     assert book.vba_archive is not None
 

@@ -37,8 +37,8 @@ from udfs import scoring
 from udfs.calendar import USER_KINDS, WorkCalendar, china_calendar
 from udfs.errors import KaoheError
 from udfs.rulebook import CANONICAL_FIELDS, Item, Rulebook, load
-from udfs.scoring_cells import kh_grade, kh_item, kh_pass, kh_payment, kh_risk, kh_total
 from udfs.scoring import _EPS
+from udfs.scoring_cells import kh_grade, kh_item, kh_pass, kh_payment, kh_risk, kh_total
 
 from . import vba
 from .ledger_sheet import FIELDS, LEDGER, TICKETS, LedgerPlan, areas, priorities, serial
@@ -191,8 +191,8 @@ def build_workbook(rulebook: Rulebook | str | Path, path, *, month: str | None =
     units += [UnitInputs("") for _ in range(max(0, DEFAULT_UNITS - len(units)))]
     calendar = calendar or china_calendar()
 
-    from udfs.timeliness_cells import use_holidays
     from macros.jobs import holiday_entries_from
+    from udfs.timeliness_cells import use_holidays
 
     entries = holiday_entries_from([["日期", "类型", "名称"], *holidays]) if holidays else ()
     use_holidays(entries)  # the cached values count with the 节假日 sheet, as 刷新节假日 makes Excel do
@@ -673,8 +673,8 @@ class _Writer:
             row += 1
             values = (limit.stage, "/".join(limit.priority or ()) or "任意", "/".join(limit.area or ()) or "任意",
                       "/".join(limit.kind or ()) or "任意", f"{limit.limit:g}{limit.unit}" + (f"({limit.hours})" if limit.hours else ""),
-                      f"{CANONICAL_FIELDS.get(limit.start_field, limit.start_field)}→"
-                      f"{CANONICAL_FIELDS.get(limit.end_field, limit.end_field or '')}", limit.source)
+                      (f"{CANONICAL_FIELDS.get(limit.start_field, limit.start_field)}→"
+                      f"{CANONICAL_FIELDS.get(limit.end_field, limit.end_field or '')}"), limit.source)
             for j, value in enumerate(values):
                 sheet.write_string(row, j, str(value), f.wrap)
         sheet.protect(self.password)
@@ -701,8 +701,8 @@ class _Writer:
         sheet.write_string(3, 1, self.reference, f.value)
         sheet.write_string(3, 2, f"{book.title} {book.version}(本工作簿按此办法生成；换办法请重新生成工作簿)", f.stamp)
         rows = [("日历数据", self.calendar.version), ("程序版本", f"kaohe {udfs.__version__}"),
-                ("台账行数", f"台账公式计算“工单”表第 2—{plan.rows + 1} 行；更多工单请用 kaohe workbook --rows 重新生成，"
-                            "或按“生成本月考核表”按钮(不限行数)")]
+                ("台账行数", (f"台账公式计算“工单”表第 2—{plan.rows + 1} 行；更多工单请用 kaohe workbook --rows 重新生成，"
+                            "或按“生成本月考核表”按钮(不限行数)"))]
         for k, (label, value) in enumerate(rows, start=4):
             sheet.write_string(k, 0, label, f.label)
             sheet.merge_range(k, 1, k, 2, value, f.cell)

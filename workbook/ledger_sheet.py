@@ -23,7 +23,13 @@ import datetime as dt
 import numpy as np
 from xlsxwriter.utility import xl_col_to_name
 
-from generators.tickets import AFTER_DISPATCH, FLAG_FALSE, FLAG_TRUE, TIME_FIELDS, _cell_text
+from generators.tickets import (
+    AFTER_DISPATCH,
+    FLAG_FALSE,
+    FLAG_TRUE,
+    TIME_FIELDS,
+    _cell_text,
+)
 from udfs.rulebook import CANONICAL_FIELDS, Rulebook
 from udfs.scoring_cells import kh_due
 from udfs.timeliness_cells import kh_date, kh_elapsed

@@ -114,7 +114,7 @@ SETTINGS = (
 # (xlwings/cli.py, config_create), and else `python`/`pythonw` from PATH.
 
 CONF_NOTES = (
-    "说明: 本页是 xlwings 的工作簿设置(A 列键、B 列值，从 A1 起连续书写，中间不能有空行)。",
+    "说明: 本页是 xlwings 的工作簿设置(A 列键、B 列值，从 A1 起连续书写，中间不能有空行；本列的说明不被读取)。",
     "UDF Modules = udfs.excel: 导入 KH_ 单元格函数的 Python 模块；首次使用运行宏 ImportPythonUDFs。",
     "Use UDF Server = TRUE: 按钮在计算单元格函数的同一个 Python 进程中运行(刷新节假日因此对单元格生效)。",
     ("如需指定 Python，在上面设置的紧下一行(不留空行)写 Interpreter_Win 和 python.exe 的完整路径；"
@@ -124,8 +124,9 @@ CONF_NOTES = (
 
 def add_xlwings_conf(book, *, interpreter: str | None = None, settings: Iterable[Setting] = SETTINGS,
                      notes: Iterable[str] = CONF_NOTES):
-    """Add the ``xlwings.conf`` sheet to ``book`` and return it: ``settings`` in A1:B*, then,
-    after a blank row, ``notes`` (below the blank row xlwings stops reading).
+    """Add the ``xlwings.conf`` sheet to ``book`` and return it: ``settings`` in A1:B*, and
+    ``notes`` in column D (xlwings reads column A down to its first blank cell, so a setting a
+    user adds on the next row never runs into the notes).
 
     ``interpreter`` (a python.exe path) adds ``Interpreter_Win`` for this workbook only.
     """
@@ -143,8 +144,9 @@ def add_xlwings_conf(book, *, interpreter: str | None = None, settings: Iterable
             sheet.write_boolean(i, 1, setting.value)
         else:
             sheet.write_string(i, 1, setting.value)
-    for i, note in enumerate(notes, start=len(rows) + 1):
-        sheet.write_string(i, 0, note)
+    sheet.set_column(3, 3, 100)
+    for i, note in enumerate(notes):
+        sheet.write_string(i, 3, note)
     return sheet
 
 
