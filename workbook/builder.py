@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 import udfs
@@ -211,7 +212,7 @@ class _Writer:
         self.rulebook, self.path, self.plan, self.units, self.month = rulebook, path, plan, units, month
         self.reference = plan.reference  # the 考核办法 cell: what the cell functions load
         self.calendar, self.password = calendar, password
-        self.book = book = __import__("xlsxwriter").Workbook(str(path), {**OPTIONS, "constant_memory": False})
+        self.book = book = xlsxwriter.Workbook(str(path), {**OPTIONS, "constant_memory": False})
         stamp = f"考核办法 {rulebook.name} {rulebook.version}; 日历 {calendar.version}; 程序 kaohe {udfs.__version__}"
         book.set_properties({"author": "kaohe", "title": f"{rulebook.title} 考核工作簿", "subject": rulebook.title,
                              "comments": stamp, "created": CREATED})

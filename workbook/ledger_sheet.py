@@ -76,10 +76,6 @@ class Column:
     kind: str = "text"  # text, time, hours, number
 
 
-def _is_number(values: np.ndarray) -> np.ndarray:
-    return np.array([isinstance(v, (int, float, dt.datetime)) and not isinstance(v, bool) for v in values], bool)
-
-
 def _text(values: np.ndarray) -> np.ndarray:
     return np.array(["" if v is None else v if isinstance(v, str) else _cell_text(v) for v in values], dtype=object)
 
@@ -168,7 +164,6 @@ class LedgerPlan:
             values = _flat(kh_date(_column(raw[field])))
             self._add(Column(label[field], f"KH_DATE({self.ticket_range(field)})", values, "time"))
 
-        overdue_terms = []
         for stage, (start, end) in self.stages.items():
             starts = self.column(label[start]).values
             deadline = _flat(kh_due(self.reference, stage, _column(starts), _column(self.column("优先级").values),
@@ -189,7 +184,6 @@ class LedgerPlan:
                 f"IF(ISNUMBER({d}),IF(ISNUMBER({e}),IF({e}<={d},\"是\",\"否\"),"
                 f"IF(ISNUMBER({h}),IF({h}>0,\"超时未完成\",\"未完成\"),\"未完成\")),\"\")"),
                 self._verdicts(deadline, self.column(label[end]).values, hours)))
-            overdue_terms.append(stage)
 
         self._add(Column("超时", (f"IF(({self.overdue_expression(list(self.stages))})>0,1,0)"
                                   if self.stages else "0*ROW(" + self.ticket_range("ticket_id") + ")"),
