@@ -300,3 +300,13 @@ def test_generate_month_button_scores_what_the_workbook_shows(tmp_path):
     for unit, row in shown.items():
         assert generated[unit][6] == pytest.approx(row[7])  # 得分
         assert generated[unit][1] == row[2]  # 工单数
+
+
+def test_an_empty_template_computes_what_it_caches(tmp_path):
+    """No month, no tickets, one unit: every formula still evaluates to its cached value
+    (blank where there is nothing to count; full marks for the named unit)."""
+    path = build_workbook(load("dongguan"), tmp_path / "空白.xlsm", units=["甲"], rows=20)
+    computed, cached = evaluate(path), _formula_cells(path)
+    assert all(_same(computed.get(k, ""), v) for k, v in cached.items())
+    assert _plain(computed[f"汇总!H{SUMMARY_TOP + 2}"]) == load("dongguan").score.full_marks
+    assert _plain(computed[f"汇总!H{SUMMARY_TOP + 3}"]) == ""
