@@ -193,16 +193,17 @@ def build_workbook(rulebook: Rulebook | str | Path, path, *, month: str | None =
     calendar = calendar or china_calendar()
 
     from macros.jobs import holiday_entries_from
-    from udfs.timeliness_cells import use_holidays
+    from udfs import timeliness_cells
 
     entries = holiday_entries_from([["日期", "类型", "名称"], *holidays]) if holidays else ()
-    use_holidays(entries)  # the cached values count with the 节假日 sheet, as 刷新节假日 makes Excel do
+    before = timeliness_cells._user_entries
+    timeliness_cells.use_holidays(entries)  # the cached values count with the 节假日 sheet, as 刷新节假日 makes Excel do
     try:
         plan = LedgerPlan(book_rules, rulebook_reference(book_rules), tickets, capacity, _month_start(month), _as_of(month))
         writer = _Writer(book_rules, path, plan, units, month, calendar, password)
         writer.write(holidays, buttons)
     finally:
-        use_holidays(())
+        timeliness_cells.use_holidays(before)
     return path
 
 
