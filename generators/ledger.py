@@ -55,17 +55,23 @@ def _labels(labels: np.ndarray, codes: np.ndarray) -> np.ndarray:
     return labels[codes] if len(codes) else np.array([], dtype=str)
 
 
+def stage_fields(rulebook: Rulebook) -> dict[str, tuple[str, str]]:
+    """``{stage: (start_field, end_field)}`` of every stage with an end field, from the first
+    time-limit row of each stage."""
+    fields = {}
+    for row in rulebook.time_limits:
+        if row.stage not in fields and row.end_field:
+            fields[row.stage] = (row.start_field, row.end_field)
+    return fields
+
+
 def _stage_fields(rulebook: Rulebook, frame: pd.DataFrame) -> dict[str, tuple[str, str]]:
-    """Stages whose start and end fields the tickets carry: ``{stage: (start_field, end_field)}``.
+    """The stages whose start and end fields the tickets carry.
 
     An end column empty in every row counts as absent (a template's 回访时间 column nobody
     fills): otherwise every ticket would be judged unfinished at that stage."""
-    fields = {}
-    for row in rulebook.time_limits:
-        if (row.stage not in fields and row.end_field and row.start_field in frame.columns
-                and row.end_field in frame.columns and frame[row.end_field].notna().any()):
-            fields[row.stage] = (row.start_field, row.end_field)
-    return fields
+    return {stage: (start, end) for stage, (start, end) in stage_fields(rulebook).items()
+            if start in frame.columns and end in frame.columns and frame[end].notna().any()}
 
 
 def compute_ledger(tickets: pd.DataFrame, rulebook: Rulebook, *, as_of: np.datetime64,

@@ -14,13 +14,7 @@ import numpy as np
 from xlsxwriter.utility import xl_cell_to_rowcol, xl_rowcol_to_cell
 
 from udfs.catalogue import load_all
-
-EPOCH = dt.datetime(1899, 12, 30)
-
-
-def serial(moment: dt.datetime) -> float:
-    """An Excel serial day number (1900 date system)."""
-    return (moment - EPOCH).total_seconds() / 86400
+from workbook.ledger_sheet import serial
 
 
 def _to_excel(value):

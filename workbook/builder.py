@@ -33,16 +33,18 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 import udfs
+from generators.tickets import _month_bounds, _priority_rules
 from generators.workbooks import CREATED, OPTIONS
 from udfs import scoring
 from udfs.calendar import USER_KINDS, WorkCalendar, china_calendar
+from udfs.cellio import is_empty
 from udfs.errors import KaoheError
 from udfs.rulebook import CANONICAL_FIELDS, Item, Rulebook, load
 from udfs.scoring import _EPS
 from udfs.scoring_cells import kh_grade, kh_item, kh_pass, kh_payment, kh_risk, kh_total
 
 from . import vba
-from .ledger_sheet import FIELDS, LEDGER, TICKETS, LedgerPlan, areas, priorities, serial
+from .ledger_sheet import FIELDS, LEDGER, TICKETS, LedgerPlan, areas, serial
 
 DEFAULT_ROWS = 1000   # 工单 rows the 台账 formulas cover in an empty template
 DEFAULT_UNITS = 6     # unit slots (汇总 rows, 考核表 blocks) in an empty template
@@ -92,19 +94,10 @@ def inputs_from_assessment(assessment, history=None) -> list[UnitInputs]:
     return units
 
 
-def _month_start(month: str | None) -> dt.datetime | None:
-    return dt.datetime(int(month[:4]), int(month[5:7]), 1) if month else None
-
-
-def _as_of(month: str | None) -> dt.datetime | None:
-    if not month:
-        return None
-    year, mon = int(month[:4]), int(month[5:7])
-    return dt.datetime(year + mon // 12, mon % 12 + 1, 1)
-
-
-def _blank(value) -> bool:
-    return value is None or value == "" or (isinstance(value, float) and math.isnan(value))
+def _bounds(month: str | None) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The first moment of ``month`` and of the month after (the as-of of open tickets)."""
+    bounds = _month_bounds(month)
+    return (None, None) if bounds is None else tuple(b.astype(dt.datetime) for b in bounds)
 
 
 def _cache(value):
@@ -199,7 +192,7 @@ def build_workbook(rulebook: Rulebook | str | Path, path, *, month: str | None =
     before = timeliness_cells._user_entries
     timeliness_cells.use_holidays(entries)  # the cached values count with the 节假日 sheet, as 刷新节假日 makes Excel do
     try:
-        plan = LedgerPlan(book_rules, rulebook_reference(book_rules), tickets, capacity, _month_start(month), _as_of(month))
+        plan = LedgerPlan(book_rules, rulebook_reference(book_rules), tickets, capacity, *_bounds(month))
         writer = _Writer(book_rules, path, plan, units, month, calendar, password)
         writer.write(holidays, buttons)
     finally:
@@ -271,7 +264,7 @@ class _Writer:
         for i in range(plan.rows):
             for j, field in enumerate(FIELDS):
                 value = plan.raw[field][i]
-                if _blank(value):
+                if is_empty(value):
                     continue
                 if isinstance(value, dt.datetime):
                     sheet.write_datetime(i + 1, j, value, f.input_time)
@@ -282,7 +275,7 @@ class _Writer:
                 else:
                     sheet.write_string(i + 1, j, str(value), f.input_text)
         last = plan.rows
-        allowed, _ = priorities(self.rulebook)
+        allowed, _ = _priority_rules(self.rulebook)
         lists = {"priority": ",".join(allowed) if allowed else "特急,紧急,一般", "area": ",".join(areas(self.rulebook))}
         for field, source in lists.items():
             j = FIELDS.index(field)
@@ -439,13 +432,13 @@ class _Writer:
             count = count if has_unit else math.nan
         else:
             origin = "填写"
-            count = count if not _blank(count) else (0.0 if has_unit else math.nan)
-            sheet.write(row, COUNT, "" if _blank(count) else count, f.input)
+            count = count if not is_empty(count) else (0.0 if has_unit else math.nan)
+            sheet.write(row, COUNT, "" if is_empty(count) else count, f.input)
             sheet.data_validation(row, COUNT, row, COUNT, {
                 "validate": "decimal", "criteria": ">=", "value": 0, "ignore_blank": True, "error_type": "warning",
                 "error_title": "次数", "error_message": f"“{item.name}”的次数应为不小于0的数"[:255]})
         if item.ranged:
-            sheet.write(row, CHOSEN, "" if _blank(chosen) else chosen, f.input)
+            sheet.write(row, CHOSEN, "" if is_empty(chosen) else chosen, f.input)
             lo, hi = item.points
             bounds = ({"criteria": "between", "minimum": lo, "maximum": hi} if not math.isinf(hi)
                       else {"criteria": ">=", "value": lo})
@@ -457,16 +450,16 @@ class _Writer:
             sheet.write_blank(row, CHOSEN, None, f.fixed)
             chosen = math.nan
         if item.doubles:
-            sheet.write(row, REPEATS, "" if _blank(repeats) or not repeats else repeats, f.input)
+            sheet.write(row, REPEATS, "" if is_empty(repeats) or not repeats else repeats, f.input)
             sheet.data_validation(row, REPEATS, row, REPEATS, {
                 "validate": "decimal", "criteria": ">=", "value": 0, "ignore_blank": True, "error_type": "warning",
                 "error_title": "加倍次数", "error_message": "加倍次数应为不小于0的数，且不多于次数"})
         else:
             sheet.write_blank(row, REPEATS, None, f.fixed)
             repeats = math.nan
-        if _blank(repeats) or not repeats:
+        if is_empty(repeats) or not repeats:
             repeats = math.nan
-        args = [None if _blank(v) else v for v in (count, chosen, repeats)]
+        args = [None if is_empty(v) else v for v in (count, chosen, repeats)]
         amount = _one(kh_item(self.reference, item.id, *args))
         refs = ",".join(cell(row, j) for j in (COUNT, CHOSEN, REPEATS))
         sheet.write_formula(row, AMOUNT, f"=KH_ITEM(考核办法,\"{item.id}\",{refs})", f.amount, amount)
@@ -546,14 +539,14 @@ class _Writer:
                     sheet.write_formula(r, j, f"=IF({u}=\"\",\"\",{block[label]})", f.value, result.get(label, ""))
                 else:
                     sheet.write_blank(r, j, None, f.fixed)
-            sheet.write(r, FEE, "" if _blank(unit.fee) else unit.fee, f.input_money)
+            sheet.write(r, FEE, "" if is_empty(unit.fee) else unit.fee, f.input_money)
             sheet.data_validation(r, FEE, r, FEE, {"validate": "decimal", "criteria": ">=", "value": 0,
                                                    "ignore_blank": True, "error_type": "warning", "error_title": "代维费",
                                                    "error_message": "代维费应为不小于0的金额(元)"})
             score = result.get("得分", "")
             if book.payment is not None:
                 fee, s = cell(r, FEE), cell(r, SCORE)
-                paid = _one(kh_payment(self.reference, unit.fee, score)) if has and not _blank(unit.fee) else ""
+                paid = _one(kh_payment(self.reference, unit.fee, score)) if has and not is_empty(unit.fee) else ""
                 sheet.write_formula(r, PAID, f"=IF(OR({fee}=\"\",{s}=\"\"),\"\",KH_PAYMENT(考核办法,{fee},{s}))",
                                     f.money, paid)
             else:
@@ -574,8 +567,8 @@ class _Writer:
         for k in range(1, 13):
             earlier_score = unit.scores[k - 1] if len(unit.scores) >= k else None
             earlier_rate = unit.rates[k - 1] if len(unit.rates) >= k else None
-            sheet.write(r, first_score + k - 1, "" if _blank(earlier_score) else earlier_score, f.input)
-            sheet.write(r, first_rate + k - 1, "" if _blank(earlier_rate) else earlier_rate, f.input_rate)
+            sheet.write(r, first_score + k - 1, "" if is_empty(earlier_score) else earlier_score, f.input)
+            sheet.write(r, first_rate + k - 1, "" if is_empty(earlier_rate) else earlier_rate, f.input_rate)
             for kind, first_input, this, earlier, j in (
                     ("score", first_score, cell(r, SCORE), earlier_score, first_helper + k - 1),
                     ("rate", first_rate, cell(r, RATE), earlier_rate, first_helper + 12 + k - 1)):
@@ -583,7 +576,7 @@ class _Writer:
                 if this_month is None or k > this_month:
                     value = ""
                 elif k < this_month:
-                    value = "" if _blank(earlier) else earlier
+                    value = "" if is_empty(earlier) else earlier
                 else:
                     value = this_value
                 helpers[kind].append(value)
@@ -610,7 +603,7 @@ class _Writer:
         tickets = SUMMARY_TOP + 2
         counts_col = xl_col_to_name(TICKET_COUNT)
         counts = f"{counts_col}{tickets}:{counts_col}{tickets + len(self.units) - 1}"
-        beyond = sum(1 for v in plan.raw["ticket_id"][plan.rows:] if not _blank(v))
+        beyond = sum(1 for v in plan.raw["ticket_id"][plan.rows:] if not is_empty(v))
         lines = [
             ("工单行(非空)", "=COUNTIF(台账_入账,1)+COUNTIF(台账_入账,0)", int(counted.sum()) + rejected),
             ("入账", "=COUNTIF(台账_入账,1)", int(counted.sum())),
@@ -637,10 +630,10 @@ class _Writer:
             if isinstance(day, (dt.date, dt.datetime)):
                 day = day if isinstance(day, dt.datetime) else dt.datetime(day.year, day.month, day.day)
                 sheet.write_datetime(i, 0, day, f.input_date)
-            elif not _blank(day):
+            elif not is_empty(day):
                 sheet.write_string(i, 0, str(day), f.input_text)
             for j, value in ((1, kind), (2, name)):
-                if not _blank(value):
+                if not is_empty(value):
                     sheet.write_string(i, j, str(value), f.input_text)
         kinds = list(USER_KINDS)
         sheet.data_validation(1, 1, 500, 1, {"validate": "list", "source": kinds, "error_title": "类型",
@@ -690,7 +683,7 @@ class _Writer:
         sheet.write_string(1, 0, self.stamp, f.stamp)
         sheet.write_string(2, 0, "考核月份", f.label)
         if self.month:
-            sheet.write_datetime(2, 1, _month_start(self.month), f.input_month)
+            sheet.write_datetime(2, 1, _bounds(self.month)[0], f.input_month)
         else:
             sheet.write_blank(2, 1, None, f.input_month)
         sheet.data_validation(2, 1, 2, 1, {
@@ -760,14 +753,11 @@ def tickets_from_export(path, rulebook: Rulebook | str | Path | None = None) -> 
     body = grid.iloc[imported.header_row:].to_numpy(object)
     columns = {by_header[h]: j for j, h in enumerate(header) if h in by_header}
 
-    def empty(value) -> bool:
-        return _blank(value) or (isinstance(value, str) and not value.strip())
-
     keep = [i for i, row in enumerate(body)
-            if not all(empty(v) for v in row) and [_cell_text(row[j]).strip() for j in range(len(header))] != header]
+            if not all(is_empty(v) for v in row) and [_cell_text(row[j]).strip() for j in range(len(header))] != header]
     out = {}
     for field, j in columns.items():
         values = body[keep, j]
-        out[field] = np.array([None if empty(v) else v.to_pydatetime() if hasattr(v, "to_pydatetime") else v
+        out[field] = np.array([None if is_empty(v) else v.to_pydatetime() if hasattr(v, "to_pydatetime") else v
                                for v in values], dtype=object)
     return out

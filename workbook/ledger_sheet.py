@@ -23,12 +23,15 @@ import datetime as dt
 import numpy as np
 from xlsxwriter.utility import xl_col_to_name
 
+from generators.ledger import stage_fields
 from generators.tickets import (
     AFTER_DISPATCH,
     FLAG_FALSE,
     FLAG_TRUE,
     TIME_FIELDS,
     _cell_text,
+    _priority_rules,
+    _texts,
 )
 from udfs.rulebook import CANONICAL_FIELDS, Rulebook
 from udfs.scoring_cells import kh_due
@@ -46,21 +49,6 @@ def serial(moment) -> float:
     return (moment - EPOCH).total_seconds() / 86400
 
 
-def stage_fields(rulebook: Rulebook) -> dict[str, tuple[str, str]]:
-    """``{stage: (start_field, end_field)}`` as the ledger takes them (first row of each stage)."""
-    fields = {}
-    for row in rulebook.time_limits:
-        if row.stage not in fields and row.end_field:
-            fields[row.stage] = (row.start_field, row.end_field)
-    return fields
-
-
-def priorities(rulebook: Rulebook) -> tuple[tuple[str, ...], bool]:
-    """The priorities the time-limit table names, and whether every row names one."""
-    names = [p for row in rulebook.time_limits for p in (row.priority or ())]
-    return tuple(dict.fromkeys(names)), bool(rulebook.time_limits) and all(row.priority for row in rulebook.time_limits)
-
-
 def areas(rulebook: Rulebook) -> tuple[str, ...]:
     names = [a for row in rulebook.time_limits for a in (row.area or ())]
     return tuple(dict.fromkeys(names)) or ("城区", "乡镇", "农村")
@@ -74,10 +62,6 @@ class Column:
     formula: str | None
     values: np.ndarray
     kind: str = "text"  # text, time, hours, number
-
-
-def _text(values: np.ndarray) -> np.ndarray:
-    return np.array(["" if v is None else v if isinstance(v, str) else _cell_text(v) for v in values], dtype=object)
 
 
 def _num(values: np.ndarray) -> np.ndarray:
@@ -156,7 +140,7 @@ class LedgerPlan:
         for field in TEXT_FIELDS:
             src = self.ticket_range(field)
             inner = f"SUBSTITUTE(TRIM({src}),\" \",\"\")" if field == "priority" else f"TRIM({src})"
-            texts = _text(raw[field])
+            texts = _texts(raw[field])
             values = np.array([t.strip().replace(" ", "") if field == "priority" else t.strip() for t in texts],
                               dtype=object)
             self._add(Column(label[field], f"IF({src}=\"\",\"\",{inner})", values))
@@ -198,7 +182,7 @@ class LedgerPlan:
         for field in self.flag_fields():
             src = self.ticket_range(field)
             yes = "+".join(f"(UPPER(TRIM({src}))=\"{v}\")" for v in FLAG_TRUE)
-            values = np.array([int(t.strip().upper() in FLAG_TRUE) for t in _text(raw[field])], dtype=object)
+            values = np.array([int(t.strip().upper() in FLAG_TRUE) for t in _texts(raw[field])], dtype=object)
             self._add(Column(f"{label[field]}标记", f"IF(({yes})>0,1,0)", values, "number"))
 
         status = self._status()
@@ -302,7 +286,7 @@ class LedgerPlan:
         outside = ~np.isnan(dispatched) & ~np.isnan(start) & ((dispatched < start) | (dispatched >= end))
         add(f"ISNUMBER(统计截止)*(({dispatch}<月初)+({dispatch}>=统计截止))", "\"#派单时间不在考核月份内\"",
             np.where(outside, "#派单时间不在考核月份内", ""))
-        allowed, required = priorities(self.rulebook)
+        allowed, required = _priority_rules(self.rulebook)
         if allowed:
             p = self.range("优先级")
             listed = "/".join(allowed)
@@ -316,7 +300,7 @@ class LedgerPlan:
                 message = f"#缺少优先级(考核办法 {self.rulebook.name} 的时限按优先级区分: {listed})"
                 add(f"{p}=\"\"", f"\"{message}\"", np.where(values == "", message, ""))
         src = self.ticket_range("repeat")
-        texts = np.array([t.strip().upper() for t in _text(raw["repeat"])], dtype=object)
+        texts = np.array([t.strip().upper() for t in _texts(raw["repeat"])], dtype=object)
         known = FLAG_TRUE + FLAG_FALSE
         bad_flag = np.array([t != "" and t not in known for t in texts], bool)
         add(f"(TRIM({src})<>\"\")*" + "*".join(f"(UPPER(TRIM({src}))<>\"{v}\")" for v in known),
