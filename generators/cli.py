@@ -31,21 +31,54 @@ def _write_ledger(tickets: Path, book, month: str, path: Path, *, appendix3: boo
 
     calendar = china_calendar()
     ledger, imported = ledger_from_export(tickets, book, month, calendar=calendar)
-    write_ledger(ledger, path, rulebook=book, month=month, calendar_version=calendar.version, appendix3=appendix3)
+    write_ledger(ledger, path, rulebook=book, month=month, calendar_version=calendar.version, appendix3=appendix3,
+                 caveat=_caveat(ledger, month, calendar))
     print(imported.summary())
     print(f"读入 {ledger.read} 行 = 入账 {len(ledger.rows)} 行 + 拒收 {len(ledger.rejected)} 行"
           f"{'' if ledger.reconciles else '  ！不平衡 / does not reconcile'}")
     for reason, count in ledger.rejected["原因"].str.replace(r"[:：(].*", "", regex=True).value_counts().items():
         print(f"  拒收 {reason}: {count}")
-    for stage in ledger.stages:
-        flags = ledger.rows[f"{stage}及时"]
-        print(f"  {stage}: 及时 {int((flags == '是').sum())}，超时 {int(flags.isin(['否', '超时未完成']).sum())}")
+    _report_stages(ledger, book, month, calendar)
     print(f"已写出 / wrote: {path}")
     return ledger
 
 
+def _report_stages(ledger, book, month: str, calendar) -> None:
+    """Per stage the tickets timed and not; the stages the export cannot time; the system's own
+    deadlines that differ; the late-December calendar caveat."""
+    from generators.ledger import NOT_ASSESSED, NOTES, stage_fields
+
+    rows = ledger.rows
+    for stage in ledger.stages:
+        flags = rows[f"{stage}及时"]
+        skipped = int((flags == NOT_ASSESSED).sum())
+        print(f"  {stage}: 及时 {int((flags == '是').sum())}，超时 {int(flags.isin(['否', '超时未完成']).sum())}"
+              + (f"，不考核 {skipped}(见台账“{NOTES}”列)" if skipped else ""))
+    untimed = [stage for stage in stage_fields(book) if stage not in ledger.stages]
+    if untimed:
+        print(f"  ⚠ 导出中没有这些环节所需的时间列(或整列为空)，未计时: {'、'.join(untimed)}"
+              f" / stages not timed (their time columns are absent or empty): {', '.join(untimed)}")
+    if not stage_fields(book):
+        print(f"  ⚠ 考核办法 {book.name} 没有可按工单计时的时限，不计及时率 / the rulebook times no ticket stage")
+    differs = int(rows[NOTES].fillna("").str.contains("系统时限").sum()) if NOTES in rows.columns else 0
+    if differs:
+        print(f"  ⚠ {differs} 张工单的系统时限与本办法截止时间不同或无法识别(见台账“{NOTES}”列)"
+              f" / {differs} ticket(s) whose system deadline differs from the rulebook's")
+    caveat = _caveat(ledger, month, calendar)
+    if caveat:
+        print(f"  ⚠ {caveat}")
+
+
+def _caveat(ledger, month: str, calendar) -> str:
+    """The late-December calendar caveat when the month's tickets, up to their last deadline,
+    touch the days the next year's notice may still change ("" otherwise)."""
+    from generators.ledger import calendar_span
+
+    return calendar.caveat(*calendar_span(ledger, month))
+
+
 def _write_monthly(ledger, book, month: str, path: Path, *, tickets: Path, findings: Path | None,
-                   history: Path | None, password: str = ""):
+                   history: Path | None, password: str = "", timeliness_only: bool = False):
     """Assess the month from a computed ledger, write the table (and the history); returns
     ``(assessment, history read or None, balanced)``, balanced when every ticket and findings
     row is accounted for."""
@@ -55,7 +88,7 @@ def _write_monthly(ledger, book, month: str, path: Path, *, tickets: Path, findi
 
     found = table.read_findings(findings, book) if findings else None
     past = table.read_history(history) if history else None
-    assessment = table.assess_month(ledger, book, month, findings=found, history=past)
+    assessment = table.assess_month(ledger, book, month, findings=found, history=past, timeliness_only=timeliness_only)
     write_monthly(assessment, path, calendar_version=china_calendar().version, password=password,
                   sources={"工单": tickets.name, "考核记录": findings.name if findings else "",
                            "考核历史": history.name if history else ""})
@@ -65,13 +98,20 @@ def _write_monthly(ledger, book, month: str, path: Path, *, tickets: Path, findi
               f"{'' if found.reconciles else '  ！不平衡 / does not reconcile'}")
         for record in found.rejected.itertuples(index=False):
             print(f"  拒收 第{record.源行号}行 {record.列}“{record.原值}”: {record.原因}")
-    unit = book.score.unit
+    if not assessment.scored:
+        print(f"  ⚠ {table.CANNOT_SCORE}；本表只统计工单及时率 / the rulebook has no scoring items: timeliness only")
+    unit = book.score.unit if book.score is not None else "分"
     for result in assessment.units:
-        parts = [f"得分 {result.score:g}{unit}", f"扣 {result.deducted:g}", f"加 {result.bonus:g}"]
+        parts = []
+        if result.scored:
+            parts += [f"得分 {result.score:g}{unit}", f"扣 {result.deducted:g}", f"加 {result.bonus:g}"]
+        parts += [f"另计{'扣款' if u == '元' else '扣分'} {v:g}{u}" for u, v in result.apart.items()]
+        parts += [f"及时率 {result.timely_rate:.1%}" if result.timely_rate == result.timely_rate else "未计时"]
         parts += [f"等级 {result.grade}"] if result.grade is not None else []
         parts += ["合格" if result.passed else "不合格"] if result.passed is not None else []
         parts += [f"应付 {result.paid:,.2f} 元"] if result.paid == result.paid else []
-        print(f"  {result.unit}: {'，'.join(parts)}")
+        who = "" if result.party == book.party else f"({result.party})"
+        print(f"  {result.unit}{who}: {'，'.join(parts)}")
         for warning in result.warnings:
             print(f"    ⚠ {warning}")
     if past is not None:
@@ -109,7 +149,7 @@ def _demo(options) -> int:
     monthly_path = out / f"月度考核表_{month}.xlsx"
     assessment, past, balanced = _write_monthly(ledger, book, month, monthly_path, tickets=export, findings=findings,
                                                 history=history)
-    if book.score is not None:
+    if book.can_score:
         workbook_path = out / f"考核工作簿_{month}.xlsm"
         _build_workbook(book, workbook_path, month=month, tickets=export,
                         units=inputs_from_assessment(assessment, past), rows=2000)
@@ -139,12 +179,14 @@ def _monthly(options) -> int:
     book = rulebooks.load(options.rulebook)
     tickets = Path(options.tickets)
     path = Path(options.out) if options.out else tickets.with_name(f"月度考核表_{month}.xlsx")
-    ledger, imported = ledger_from_export(tickets, book, month, calendar=china_calendar())
+    calendar = china_calendar()
+    ledger, imported = ledger_from_export(tickets, book, month, calendar=calendar)
     print(imported.summary())
+    _report_stages(ledger, book, month, calendar)
     _, _, balanced = _write_monthly(ledger, book, month, path, tickets=tickets,
                                     findings=Path(options.findings) if options.findings else None,
                                     history=Path(options.history) if options.history else None,
-                                    password=options.password)
+                                    password=options.password, timeliness_only=options.timeliness_only)
     return 0 if balanced else 1
 
 
@@ -270,6 +312,9 @@ def parser() -> argparse.ArgumentParser:
     monthly.add_argument("--month", required=True, help="考核月份 YYYY-MM / month")
     monthly.add_argument("--out", help="输出文件 / output file (默认 与工单同目录的 月度考核表_YYYY-MM.xlsx)")
     monthly.add_argument("--password", default="", help="工作表保护密码 / sheet protection password (默认无)")
+    monthly.add_argument("--timeliness-only", action="store_true",
+                         help="考核办法没有考核项(不能计分)时，只统计工单及时率 / a timeliness-only table for a "
+                              "rulebook that cannot score")
     monthly.set_defaults(run=_monthly)
     builder = commands.add_parser("workbook", help="生成考核工作簿(.xlsm) / the assessment workbook", epilog=EPILOG)
     builder.add_argument("--rulebook", required=True, help="考核办法名称或 .toml 路径 / rulebook name or file")

@@ -24,7 +24,7 @@ from generators.workbooks import new_workbook
 from udfs import scoring
 from udfs.calendar import WorkCalendar, china_calendar
 from udfs.rulebook import CANONICAL_FIELDS, Rulebook
-from udfs.timeliness import judge, parse_suspensions
+from udfs.timeliness import deadline_with_messages, judge, parse_suspensions
 
 SOURCE_ROW = "source_row"
 REJECTED_COLUMNS = ("源文件", "源行号", "工单号", "列", "原值", "原因")
@@ -46,7 +46,14 @@ class Ledger:
 
 
 YES_NO = np.array(["是", "否"], dtype=object)
-VERDICTS = np.array(["是", "否", "超时未完成", "未完成"], dtype=object)  # finished on time, late; open late, open
+NOT_ASSESSED = "不考核"
+# finished on time, late; open late, open; not assessed at the stage (no row of it fits the ticket)
+VERDICTS = np.array(["是", "否", "超时未完成", "未完成", NOT_ASSESSED], dtype=object)
+NOTES = "考核说明"        # per ticket: stages not assessed and why, system deadline differences
+BASIS = "扣分依据"        # per ticket: the items it counts toward and how the month's rule treats it
+AMOUNT_COLUMNS = {"分": "扣分", "元": "扣款(元)"}
+NO_UNIT = "(未填考核单位)"
+FLAG_YES = ("是", "Y", "YES", "TRUE", "1", "√")
 
 
 def _labels(labels: np.ndarray, codes: np.ndarray) -> np.ndarray:
@@ -55,23 +62,93 @@ def _labels(labels: np.ndarray, codes: np.ndarray) -> np.ndarray:
     return labels[codes] if len(codes) else np.array([], dtype=str)
 
 
-def stage_fields(rulebook: Rulebook) -> dict[str, tuple[str, str]]:
-    """``{stage: (start_field, end_field)}`` of every stage with an end field, from the first
-    time-limit row of each stage."""
-    fields = {}
+def stage_fields(rulebook: Rulebook) -> dict[str, dict[int, tuple[str, str]]]:
+    """``{stage: {row: (start_field, end_field)}}`` for every stage with an end field: each
+    time-limit row (by its index in ``rulebook.time_limits``) with the fields its tickets run
+    between. A row without ``until`` ends where its stage's first row with one does."""
+    ends = {}
     for row in rulebook.time_limits:
-        if row.stage not in fields and row.end_field:
-            fields[row.stage] = (row.start_field, row.end_field)
+        if row.end_field:
+            ends.setdefault(row.stage, row.end_field)
+    fields: dict[str, dict[int, tuple[str, str]]] = {}
+    for index, row in enumerate(rulebook.time_limits):
+        if row.stage in ends:
+            fields.setdefault(row.stage, {})[index] = (row.start_field, row.end_field or ends[row.stage])
     return fields
 
 
-def _stage_fields(rulebook: Rulebook, frame: pd.DataFrame) -> dict[str, tuple[str, str]]:
-    """The stages whose start and end fields the tickets carry.
+def _stage_fields(rulebook: Rulebook, frame: pd.DataFrame) -> dict[str, dict[int, tuple[str, str]]]:
+    """The stages the tickets can be timed at: some row's end column is present and filled.
 
     An end column empty in every row counts as absent (a template's 回访时间 column nobody
     fills): otherwise every ticket would be judged unfinished at that stage."""
-    return {stage: (start, end) for stage, (start, end) in stage_fields(rulebook).items()
-            if start in frame.columns and end in frame.columns and frame[end].notna().any()}
+    def filled(field):
+        return field in frame.columns and frame[field].notna().any()
+
+    return {stage: rows for stage, rows in stage_fields(rulebook).items()
+            if any(filled(end) for _, end in rows.values())}
+
+
+def unit_names(rows: pd.DataFrame, unit_field: str = "unit") -> pd.Series:
+    """Each ticket's assessed unit as the table groups it (an empty unit is :data:`NO_UNIT`)."""
+    if unit_field not in rows.columns:
+        return pd.Series(NO_UNIT, index=rows.index, dtype=object)
+    return rows[unit_field].fillna("").astype(str).str.strip().replace("", NO_UNIT)
+
+
+def ticket_parties(rows: pd.DataFrame, rulebook: Rulebook) -> np.ndarray:
+    """Each ticket's party (人员类别 column; empty → the scheme's own party, 代维公司)."""
+    if "party" not in rows.columns:
+        return np.full(len(rows), rulebook.party, dtype=object)
+    return rows["party"].fillna("").astype(str).str.strip().replace("", rulebook.party).to_numpy(object)
+
+
+def overdue_flags(rows: pd.DataFrame, stages) -> np.ndarray:
+    """Tickets overdue at any of ``stages`` (finished late or open past the deadline)."""
+    flags = np.zeros(len(rows), dtype=bool)
+    for stage in stages:
+        column = f"{stage}超时小时"
+        if column in rows.columns:
+            flags |= np.nan_to_num(rows[column].to_numpy(float)) > 0
+    return flags
+
+
+def assessed_flags(rows: pd.DataFrame, stages) -> np.ndarray:
+    """Tickets assessed at one or more of ``stages`` (some row of the stage fits them)."""
+    flags = np.zeros(len(rows), dtype=bool)
+    for stage in stages:
+        column = f"{stage}及时"
+        if column in rows.columns:
+            flags |= rows[column].to_numpy(object) != NOT_ASSESSED
+    return flags
+
+
+def ticket_hits(item, rows: pd.DataFrame) -> np.ndarray:
+    """Tickets an item with a per-ticket measure (``overdue:…``, ``flag:…``) counts."""
+    kind, _, argument = item.measure.partition(":")
+    if kind == "overdue":
+        return overdue_flags(rows, argument.split("|"))
+    if kind == "flag" and argument in rows.columns:
+        values = rows[argument]
+        if values.dtype == bool:
+            return values.to_numpy(bool)
+        return values.astype("string").str.strip().str.upper().isin(FLAG_YES).fillna(False).to_numpy(bool)
+    return np.zeros(len(rows), dtype=bool)
+
+
+def per_ticket(item) -> bool:
+    return item.measure.partition(":")[0] in ("overdue", "flag")
+
+
+def _note(notes: np.ndarray, mask: np.ndarray, text) -> None:
+    """Append ``text`` to the notes of the tickets in ``mask``: one text, one per ticket, or one
+    per ticket in ``mask``."""
+    mask = np.asarray(mask, dtype=bool)
+    if not mask.any():
+        return
+    text = np.asarray(text, dtype=object)
+    texts = np.broadcast_to(text, mask.shape)[mask] if text.ndim == 0 or len(text) == len(mask) else text
+    notes[mask] = [f"{old}；{new}" if old else new for old, new in zip(notes[mask], texts)]
 
 
 def compute_ledger(tickets: pd.DataFrame, rulebook: Rulebook, *, as_of: np.datetime64,
@@ -82,54 +159,70 @@ def compute_ledger(tickets: pd.DataFrame, rulebook: Rulebook, *, as_of: np.datet
     and ``source_row``, the row number in ``source`` that rejected rows are named by);
     ``as_of`` (e.g. the end of the assessed month) judges tickets still open. Every ticket
     ends in ``rows`` or in ``rejected``.
+
+    Each ticket is timed at a stage by the time-limit row that applies to it (its priority,
+    area and kind), from that row's start field to its end field. A ticket no row of a stage
+    fits, or that lacks the row's start time, is not assessed there (verdict
+    :data:`NOT_ASSESSED`, the reason in :data:`NOTES`) and stays in the ledger.
     """
     calendar = calendar or china_calendar()
     frame = tickets.reset_index(drop=True)  # only read: no copy of the tickets
-    problems = np.full(len(frame), "", dtype=object)
-    columns = np.full(len(frame), "", dtype=object)
+    n = len(frame)
+    problems = np.full(n, "", dtype=object)
+    columns = np.full(n, "", dtype=object)
+    notes = np.full(n, "", dtype=object)
 
     def reject(mask, column, reason):
         fresh = np.asarray(mask) & (problems == "")
-        problems[fresh] = reason if isinstance(reason, str) else reason[fresh]
-        columns[fresh] = CANONICAL_FIELDS.get(column, column)
+        problems[fresh] = reason if isinstance(reason, str) else np.asarray(reason, dtype=object)[fresh]
+        columns[fresh] = column if isinstance(column, str) else np.asarray(column, dtype=object)[fresh]
 
+    label = CANONICAL_FIELDS
     ids = frame["ticket_id"].astype("string").str.strip()
-    reject(ids.isna() | (ids == ""), "ticket_id", "缺少工单号")
-    reject(ids.duplicated(keep="first") & ids.notna(), "ticket_id", "工单号重复")
-    suspensions, suspension_messages = parse_suspensions(frame.get("suspended", pd.Series([""] * len(frame))).to_numpy(object))
-    reject(suspension_messages != "", "suspended", suspension_messages)
+    reject(ids.isna() | (ids == ""), label["ticket_id"], "缺少工单号")
+    reject(ids.duplicated(keep="first") & ids.notna(), label["ticket_id"], "工单号重复")
+    suspensions, suspension_messages = parse_suspensions(frame.get("suspended", pd.Series([""] * n)).to_numpy(object))
+    reject(suspension_messages != "", label["suspended"], suspension_messages)
 
-    stages = _stage_fields(rulebook, frame)
+    def column_of(name):
+        return frame[name].to_numpy(object) if name in frame.columns else None
+
     computed = {}
-    for stage, (start_field, end_field) in stages.items():
-        start = frame[start_field].to_numpy("datetime64[s]")
-        end = frame[end_field].to_numpy("datetime64[s]")
-        reject(~np.isnat(end) & ~np.isnat(start) & (end < start), end_field, f"{CANONICAL_FIELDS[end_field]}早于{CANONICAL_FIELDS[start_field]}")
-        deadlines, messages = scoring.due_with_messages(
-            rulebook, stage, start, frame.get("priority"), frame.get("area"), frame.get("kind"),
-            calendar=calendar, suspended=suspensions)
-        reject(messages != "", start_field, messages)
+    for stage, rows_fields in _stage_fields(rulebook, frame).items():
+        index, said = scoring.limit_rows(rulebook, np.full(n, stage, dtype=object), column_of("priority"),
+                                         column_of("area"), column_of("kind"))
+        said = said.astype(object)
+        no_fit = pd.Series(said, dtype=object).str.startswith(scoring.NO_FIT).to_numpy(bool)
+        reject((said != "") & ~no_fit, label["kind"], said)
+        _note(notes, no_fit, [text[len(scoring.NO_FIT):] + "，不考核" for text in said[no_fit]])
+        start = np.full(n, np.datetime64("NaT"), dtype="datetime64[s]")
+        end = start.copy()
+        start_label = np.full(n, label["dispatched_at"], dtype=object)
+        assessed = index >= 0
+        for row, (start_field, end_field) in rows_fields.items():
+            mine = index == row
+            if not mine.any():
+                continue
+            absent = [label[f] for f in (start_field, end_field) if f not in frame.columns]
+            if absent:
+                _note(notes, mine, f"“{stage}”环节: 导出中没有{'、'.join(absent)}列，不考核")
+                assessed &= ~mine
+                continue
+            start[mine] = frame[start_field].to_numpy("datetime64[s]")[mine]
+            end[mine] = frame[end_field].to_numpy("datetime64[s]")[mine]
+            start_label[mine] = label[start_field]
+            lacking = mine & np.isnat(start)
+            _note(notes, lacking, f"“{stage}”环节: 缺少{label[start_field]}，不考核")
+            assessed &= ~lacking
+            reject(mine & ~np.isnat(end) & ~np.isnat(start) & (end < start), label[end_field],
+                   f"{label[end_field]}早于{label[start_field]}")
+        limits, units, hours = scoring.row_terms(rulebook, np.where(assessed, index, -1))
+        deadlines, messages = deadline_with_messages(start, limits, units, hours=hours, calendar=calendar,
+                                                     suspended=suspensions)
+        reject(messages != "", start_label, messages)
         ontime, overdue, finished = judge(deadlines, end, as_of)
-        computed[stage] = (deadlines, ontime, overdue, finished)
-
-    deduction = np.zeros(len(frame))
-    # 扣分依据 as a code per ticket into a pool of texts (the items it was hit by, in order),
-    # so that a million tickets share a handful of strings.
-    pool, basis = [""], np.zeros(len(frame), dtype=np.intp)
-    for item in rulebook.items:
-        kind, _, argument = item.measure.partition(":")
-        if kind != "overdue":
-            continue
-        hit = np.zeros(len(frame), dtype=bool)
-        for stage in argument.split("|"):
-            if stage in computed:
-                hit |= computed[stage][2] > 0
-        deduction += np.where(hit, item.points[0], 0.0)
-        text, grown = f"{item.name}-{item.points[0]:g}{item.unit};", np.arange(len(pool))
-        for code in np.unique(basis[hit]):
-            grown[code] = len(pool)
-            pool.append(pool[code] + text)
-        basis[hit] = grown[basis[hit]]
+        overdue = np.where(assessed, overdue, np.nan)
+        computed[stage] = (deadlines, ontime, overdue, finished, assessed)
 
     bad = problems != ""
     keep = ~bad
@@ -141,15 +234,20 @@ def compute_ledger(tickets: pd.DataFrame, rulebook: Rulebook, *, as_of: np.datet
     for column in out.columns:
         if out[column].dtype == bool:
             out[column] = _labels(YES_NO, np.where(out[column].to_numpy(bool), 0, 1))
-    for stage, (deadlines, ontime, overdue, finished) in computed.items():
-        ontime, overdue, finished = ontime[keep], overdue[keep], finished[keep]
+    main = _main_stage(rulebook, computed)
+    for stage, (deadlines, ontime, overdue, finished, assessed) in computed.items():
+        ontime, overdue, finished, assessed = ontime[keep], overdue[keep], finished[keep], assessed[keep]
         out[f"{stage}截止"] = deadlines[keep]
-        out[f"{stage}及时"] = _labels(VERDICTS, np.where(finished, np.where(ontime, 0, 1), np.where(overdue > 0, 2, 3)))
+        codes = np.where(finished, np.where(ontime, 0, 1), np.where(overdue > 0, 2, 3))
+        out[f"{stage}及时"] = _labels(VERDICTS, np.where(assessed, codes, 4))
         out[f"{stage}超时小时"] = np.round(overdue, 4)
-    out["扣分"] = deduction[keep]
-    # typed from every ticket's text, as before the rejected rows are dropped (an empty selection keeps it)
-    out["扣分依据"] = pd.Series(np.array(pool, dtype=object)[basis]).array.take(picked)
-    rows_in_source = frame[SOURCE_ROW].to_numpy() if SOURCE_ROW in frame.columns else np.arange(len(frame)) + 2
+    if main is not None and "system_deadline" in out.columns:
+        kept_notes = notes[keep]
+        _compare_system_deadline(out, main, kept_notes)
+        notes[keep] = kept_notes
+    out[NOTES] = notes[keep]
+    _attribute(out, rulebook)
+    rows_in_source = frame[SOURCE_ROW].to_numpy() if SOURCE_ROW in frame.columns else np.arange(n) + 2
     rejected = pd.DataFrame({
         "源文件": source,
         "源行号": rows_in_source[bad],
@@ -158,7 +256,82 @@ def compute_ledger(tickets: pd.DataFrame, rulebook: Rulebook, *, as_of: np.datet
         "原值": [_original(frame, CANONICAL_FIELDS, c, i) for c, i in zip(columns[bad], np.flatnonzero(bad))],
         "原因": problems[bad],
     })
-    return Ledger(out, rejected, tuple(computed), len(frame))
+    return Ledger(out, rejected, tuple(computed), n)
+
+
+def _main_stage(rulebook: Rulebook, computed) -> str | None:
+    """The stage the system's own deadline (整体时限) is compared with: the last one computed that
+    ends at the reply or the closing, else the last one computed."""
+    ends = stage_fields(rulebook)
+    final = [s for s in computed if any(e in ("replied_at", "closed_at") for _, e in ends[s].values())]
+    return (final or list(computed) or [None])[-1]
+
+
+def _compare_system_deadline(out: pd.DataFrame, stage: str, notes: np.ndarray) -> None:
+    """Note where the export's own deadline (系统时限, 整体时限) differs from the rulebook's by a minute or more."""
+    from udfs.errors import with_messages
+    from udfs.moments import format_moment, parse_moments
+
+    raw = out["system_deadline"].to_numpy(object)
+    system, messages = with_messages(parse_moments, raw)
+    system = np.asarray(system, dtype="datetime64[s]")
+    messages = np.asarray(messages, dtype=object)
+    ours = out[f"{stage}截止"].to_numpy("datetime64[s]")
+    _note(notes, messages != "", [f"系统时限无法识别: {v}" for v in raw] if len(raw) else "")
+    known = ~np.isnat(system) & ~np.isnat(ours)
+    gap = np.where(known, (system.astype(np.int64) - ours.astype(np.int64)) / 3600, 0.0)
+    differs = known & (np.abs(gap) >= 1 / 60)
+    texts = [f"系统时限 {format_moment(a)} 比本办法“{stage}”截止 {format_moment(b, midnight_as_24=True)}"
+             f"{'晚' if g > 0 else '早'} {abs(g):.2f} 小时" if d else ""
+             for a, b, g, d in zip(system, ours, gap, differs)]
+    _note(notes, differs, np.array(texts, dtype=object))
+    out["system_deadline"] = system
+
+
+def _attribute(out: pd.DataFrame, rulebook: Rulebook) -> None:
+    """Per-ticket amounts (扣分 in 分, 扣款(元) in 元) and :data:`BASIS`: each ticket counted by an
+    item is numbered within its unit's month (by dispatch time) and carries the marginal amount
+    the item's rule gives it (f(k) − f(k−1), so a unit's tickets sum to the table's amount for
+    the item: zero-outs and caps included) with the rule in words."""
+    n = len(out)
+    units = unit_names(out).to_numpy(object)
+    parties = ticket_parties(out, rulebook)
+    order = np.lexsort((np.arange(n), out["dispatched_at"].to_numpy("datetime64[s]"))) if n else np.zeros(0, int)
+    point_units = [rulebook.score.unit] if rulebook.score is not None else ["分"]
+    point_units += [i.unit for i in rulebook.items if per_ticket(i) and i.unit not in point_units]
+    amounts = {unit: np.zeros(n) for unit in point_units}
+    basis = np.full(n, "", dtype=object)
+    for item in rulebook.items:
+        if not per_ticket(item):
+            continue
+        hit = ticket_hits(item, out) & (parties == rulebook.party_of(item))
+        if not hit.any():
+            continue
+        sequence = np.zeros(n, dtype=np.int64)
+        ranked = order[hit[order]]
+        sequence[ranked] = pd.Series(units[ranked]).groupby(units[ranked]).cumcount().to_numpy() + 1
+        k = sequence[hit]
+        totals = scoring.item(rulebook, item.id, np.arange(k.max() + 1))
+        marginal = totals[k] - totals[k - 1]
+        sign = -1.0 if item.bonus else 1.0
+        amounts[item.unit][hit] += sign * marginal
+        _note(basis, hit, [_basis_text(item, int(c), m, totals) for c, m in zip(k, marginal)])
+    for unit in point_units:
+        out[AMOUNT_COLUMNS[unit]] = amounts[unit]
+    out[BASIS] = basis
+
+
+def _basis_text(item, k: int, amount: float, totals: np.ndarray) -> str:
+    """``计入二1(本月第7张；5张以上该项扣满10分，本张不再扣分)`` and the like."""
+    label = item.id if item.id == item.name else f"{item.id} {item.name}"
+    verb = "加" if item.bonus else "扣"
+    head = f"计入{label}(本月第{k}{item.per}"
+    if item.zero_out_at is not None and totals[k] >= item.item_points and totals[k - 1] < item.item_points:
+        at = f"{item.zero_out_at}{item.per}以上" if item.zero_out_inclusive else f"超过{item.zero_out_at}{item.per}"
+        return f"{head}；{at}该项{verb}满{item.item_points:g}{item.unit}，本{item.per}{verb}{amount:g}{item.unit})"
+    if amount == 0:
+        return f"{head}；该项已{verb}满{totals[k]:g}{item.unit}，本{item.per}不再{verb}分)"
+    return f"{head}，{verb}{amount:g}{item.unit})"
 
 
 def ledger_from_export(path, rulebook: Rulebook, month: str, *, calendar: WorkCalendar | None = None):
@@ -183,8 +356,20 @@ def _original(frame, fields, column_label, index) -> str:
     return "" if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)) else str(value)
 
 
+def calendar_span(ledger: Ledger, month: str) -> tuple[np.datetime64, np.datetime64]:
+    """The days the month's verdicts depend on: the month's first day to its last, or to the
+    latest deadline when one lies later."""
+    first = np.datetime64(month, "M")
+    last = ((first + 1).astype("datetime64[D]") - 1)
+    for stage in ledger.stages:
+        deadlines = ledger.rows[f"{stage}截止"].to_numpy("datetime64[s]")
+        if (~np.isnat(deadlines)).any():
+            last = max(last, (deadlines[~np.isnat(deadlines)].max() - 1).astype("datetime64[D]"))
+    return first.astype("datetime64[D]"), last
+
+
 def write_ledger(ledger: Ledger, path: Path, *, rulebook: Rulebook, month: str, calendar_version: str,
-                 appendix3: bool = False) -> None:
+                 appendix3: bool = False, caveat: str = "") -> None:
     """Write the ledger workbook: 台账 (frozen header, filters, overdue rows highlighted,
     A4 landscape with the header repeated), 拒收 (every rejected row and why), 说明 (versions,
     counts), and with ``appendix3`` the same tickets in the layout of seed 004's 附件3
@@ -205,10 +390,10 @@ def write_ledger(ledger: Ledger, path: Path, *, rulebook: Rulebook, month: str, 
     last_column = len(labels) - 1
     sheet.freeze_panes(1, 1)
     sheet.autofilter(0, 0, max(len(rows), 1), last_column)
-    if "扣分" in rows.columns and len(rows):
-        column = xl_col_to_name(list(rows.columns).index("扣分"))
-        sheet.conditional_format(1, 0, len(rows), last_column,
-                                 {"type": "formula", "criteria": f"=${column}2>0", "format": late})
+    amount_columns = [xl_col_to_name(list(rows.columns).index(c)) for c in AMOUNT_COLUMNS.values() if c in rows.columns]
+    if amount_columns and len(rows):
+        sheet.conditional_format(1, 0, len(rows), last_column, {
+            "type": "formula", "criteria": "=OR(" + ",".join(f"${c}2>0" for c in amount_columns) + ")", "format": late})
     sheet.set_landscape()
     sheet.set_paper(9)  # A4
     sheet.fit_to_pages(1, 0)
@@ -236,14 +421,25 @@ def write_ledger(ledger: Ledger, path: Path, *, rulebook: Rulebook, month: str, 
         ("考核月份", month), ("考核办法", f"{rulebook.title}({rulebook.name} {rulebook.version})"),
         ("日历数据", calendar_version), ("程序版本", f"kaohe {udfs.__version__}"),
         ("读入行数", ledger.read), ("入账行数", len(ledger.rows)), ("拒收行数", len(ledger.rejected)),
-        ("计算环节", "、".join(ledger.stages)),
-    ]):
+        ("计算环节", "、".join(ledger.stages) or "无(导出中没有本办法计时所需的时间列)"),
+    ] + [(f"{stage}环节", _stage_counts(ledger.rows, stage)) for stage in ledger.stages]
+            + ([("日历提示", caveat)] if caveat else [])):
         notes.write_string(i, 0, key, header)
         if isinstance(value, int):
             notes.write_number(i, 1, value)
         else:
             notes.write_string(i, 1, str(value))
     book.close()
+
+
+def _stage_counts(rows: pd.DataFrame, stage: str) -> str:
+    """``考核 120 张(及时 100，超时 20)；不考核 30 张`` for one stage."""
+    verdicts = rows[f"{stage}及时"]
+    skipped = int((verdicts == NOT_ASSESSED).sum())
+    late = int(verdicts.isin(["否", "超时未完成"]).sum())
+    text = f"考核 {len(rows) - skipped} 张(及时 {int((verdicts == '是').sum())}，超时 {late}"
+    text += f"，未完成 {int((verdicts == '未完成').sum())})" if (verdicts == "未完成").any() else ")"
+    return text + (f"；不考核 {skipped} 张(见“{NOTES}”列)" if skipped else "")
 
 
 APPENDIX3_SHEET = "附件3服务质量问题处理管理台账"

@@ -27,11 +27,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from generators.ledger import REJECTED_COLUMNS, Ledger
+from generators.ledger import (
+    NO_UNIT,
+    REJECTED_COLUMNS,
+    Ledger,
+    assessed_flags,
+    overdue_flags,
+    ticket_hits,
+    ticket_parties,
+    unit_names,
+)
 from generators.tickets import _cell_text, header_key, read_grids
 from udfs import scoring
 from udfs.errors import KaoheError
-from udfs.rulebook import Item, Rulebook
+from udfs.rulebook import CANONICAL_FIELDS, Item, Rulebook
 from udfs.timeliness import elapsed_hours, parse_suspensions
 
 FINDING_COLUMNS = ("考核单位", "考核项", "次数", "选定值", "加倍次数", "备注")
@@ -45,8 +54,7 @@ FINDING_ALIASES = {
 }
 FEE_ITEM = "代维费"
 HISTORY_COLUMNS = ("月份", "考核办法", "考核单位", "得分", "及时率")
-NO_UNIT = "(未填考核单位)"
-FLAG_YES = ("是", "Y", "YES", "TRUE", "1", "√")
+CANNOT_SCORE = "本办法原文未附量化考核表，没有考核项：得分无法计算"
 
 
 # -- findings --------------------------------------------------------------------------------------
@@ -241,9 +249,13 @@ class Line:
 
 @dataclasses.dataclass
 class UnitResult:
-    """One assessed unit's month. ``deducted`` and ``bonus`` are as the total counts them
-    (category and bonus caps applied); ``timely_rate`` is a fraction (NaN without tickets);
-    ``trend`` the months shown, ``(YYYY-MM, score, rate)``, ending with the assessed month."""
+    """One assessed unit's month. ``lines`` are the items that apply to the unit's ``party``;
+    ``deducted`` and ``bonus`` are as the total counts them (category and bonus caps applied),
+    in the score's unit; items in another unit (元 beside 分) never enter the score: their net
+    amount per unit is in ``apart`` (deductions positive). ``score`` is NaN where the scheme
+    cannot score or none of the party's items is in the score's unit. ``timely_rate`` is a
+    fraction of the tickets assessed at some stage (NaN when none was timed); ``trend`` the
+    months shown, ``(YYYY-MM, score, rate)``, ending with the assessed month."""
 
     unit: str
     lines: list[Line]
@@ -259,6 +271,13 @@ class UnitResult:
     paid: float
     warnings: list[str]
     trend: list[tuple[str, float, float]]
+    party: str = ""
+    assessed: int = 0
+    apart: dict[str, float] = dataclasses.field(default_factory=dict)
+
+    @property
+    def scored(self) -> bool:
+        return not math.isnan(self.score)
 
 
 @dataclasses.dataclass
@@ -270,15 +289,12 @@ class Assessment:
     complaint_types: pd.Series      # tickets per complaint type
     rejected: pd.DataFrame          # tickets and findings rows not used, with reasons
     counts: dict[str, int]          # read/accepted/rejected of tickets and findings
+    timed: bool = True              # some stage was timed (else no 及时率 is shown)
 
-
-def _overdue_flags(rows: pd.DataFrame, stages) -> np.ndarray:
-    flags = np.zeros(len(rows), dtype=bool)
-    for stage in stages:
-        column = f"{stage}超时小时"
-        if column in rows.columns:
-            flags |= rows[column].to_numpy(float) > 0
-    return flags
+    @property
+    def scored(self) -> bool:
+        """Whether the scheme gives scores (else the table shows timeliness only, and says why)."""
+        return self.rulebook.can_score
 
 
 def _handling_hours(rows: pd.DataFrame) -> np.ndarray:
@@ -297,12 +313,10 @@ def _measure_values(item: Item, rows: pd.DataFrame, hours: np.ndarray) -> tuple[
     """Per-ticket values for ``scoring.measured`` and a label of what was measured."""
     kind, _, argument = item.measure.partition(":")
     if kind in ("overdue", "none_overdue"):
-        return _overdue_flags(rows, argument.split("|")), f"{argument}超时"
+        return overdue_flags(rows, argument.split("|")), f"{argument.replace('|', '或')}超时"
     if kind == "avg_hours_over":
         return hours, f"平均处理时长(超过{argument}小时扣分)"
-    field = argument
-    values = rows[field].astype("string").str.strip().str.upper() if field in rows.columns else pd.Series([], dtype="string")
-    return values.isin(FLAG_YES).fillna(False).to_numpy(bool), f"标记“{field}”"
+    return ticket_hits(item, rows), f"标记“{CANONICAL_FIELDS.get(argument, argument)}”"
 
 
 def _basis(item: Item, values: np.ndarray, label: str, count: int) -> str:
@@ -317,26 +331,40 @@ def _basis(item: Item, values: np.ndarray, label: str, count: int) -> str:
 
 
 def assess_month(ledger: Ledger, rulebook: Rulebook, month: str, *, findings: Findings | None = None,
-                 history: pd.DataFrame | None = None, unit_field: str = "unit") -> Assessment:
+                 history: pd.DataFrame | None = None, unit_field: str = "unit",
+                 timeliness_only: bool = False) -> Assessment:
     """Score every unit of the month: ticket-measured items from the ledger, the rest from findings.
 
     Units are those of the tickets and of the findings, ordered by ticket count (most first),
-    then name. Amounts, totals, grades, pass, payment and contract warnings all come from
-    :mod:`udfs.scoring`; the history gives the earlier months of the warnings.
+    then name. A unit's party is its tickets' 人员类别 (the scheme's own party when empty) or,
+    without tickets, the party of the items its findings name; only the items aimed at that
+    party apply to it. Amounts, totals, grades, pass, payment and contract warnings all come
+    from :mod:`udfs.scoring`; the history gives the earlier months of the warnings.
+
+    A scheme that cannot score (no score rule, or no items: the source carries no scoring
+    sheet) raises :data:`CANNOT_SCORE` unless ``timeliness_only`` asks for the tickets'
+    timeliness alone.
     """
-    if rulebook.score is None:
-        raise KaoheError(f"考核办法“{rulebook.name}”不计总分，不能生成月度量化考核表",
-                         f"rulebook {rulebook.name!r} has no score; no monthly table")
+    if not rulebook.can_score and not timeliness_only:
+        why = "不计总分" if rulebook.score is None else "没有考核项"
+        raise KaoheError(f"考核办法“{rulebook.title}”({rulebook.name}){why}: {CANNOT_SCORE}。"
+                         "只需统计工单及时率时加 --timeliness-only",
+                         f"rulebook {rulebook.name!r} cannot score (no {'score' if rulebook.score is None else 'items'}); "
+                         "use --timeliness-only for a timeliness table")
     findings = findings or no_findings()
     history = history if history is not None else no_history()
     rows = ledger.rows
-    units_of_rows = (rows[unit_field].fillna("").astype(str).str.strip().replace("", NO_UNIT)
-                     if unit_field in rows.columns else pd.Series(NO_UNIT, index=rows.index))
+    units_of_rows = unit_names(rows, unit_field)
     counts = units_of_rows.value_counts()
     names = sorted(set(counts.index) | set(findings.rows["unit"]) | set(findings.fees),
                    key=lambda name: (-int(counts.get(name, 0)), name))
-    hours = _handling_hours(rows) if any(i.measure.startswith("avg_hours_over") for i in rulebook.items) else None
-    overdue_all = _overdue_flags(rows, ledger.stages)
+    parties = _unit_parties(rulebook, names, units_of_rows, ticket_parties(rows, rulebook), findings)
+    items = rulebook.items if rulebook.can_score else ()
+    hours = _handling_hours(rows) if any(i.measure.startswith("avg_hours_over") for i in items) else None
+    overdue_all = overdue_flags(rows, ledger.stages)
+    assessed_all = assessed_flags(rows, ledger.stages)
+    party_of_rows = ticket_parties(rows, rulebook)
+    misplaced = _misplaced_findings(rulebook, findings, parties)
 
     # One engine call for every line of every unit.
     plan = []
@@ -344,11 +372,20 @@ def assess_month(ledger: Ledger, rulebook: Rulebook, month: str, *, findings: Fi
         mine = (units_of_rows == name).to_numpy(bool)
         unit_rows = rows[mine]
         found = findings.rows[findings.rows["unit"] == name]
-        for item in rulebook.items:
+        for item in items:
+            if rulebook.party_of(item) != parties[name]:
+                continue
             if item.measure:
-                values, label = _measure_values(item, unit_rows, hours[mine] if hours is not None else None)
-                count = scoring.measured(rulebook, item.id, values) if len(unit_rows) else 0
-                plan.append((name, item, float(count), np.nan, 0.0, "工单", _basis(item, values, label, count)))
+                own = party_of_rows[mine] == rulebook.party_of(item)  # as the ledger attributes tickets
+                values, label = _measure_values(item, unit_rows[own],
+                                                hours[mine][own] if hours is not None else None)
+                count = scoring.measured(rulebook, item.id, values) if own.any() else 0
+                basis = _basis(item, values, label, count)
+                voiding = [key for key in item.void_if if found["count"][found["item"] == key].sum() > 0]
+                if count and voiding:
+                    count = 0
+                    basis += "；但本月有" + "、".join(f"“{rulebook.item(key).name}”" for key in voiding) + "的记录，不奖励"
+                plan.append((name, item, float(count), np.nan, 0.0, "工单", basis))
                 continue
             these = found[found["item"] == item.id]
             if not len(these):
@@ -364,47 +401,87 @@ def assess_month(ledger: Ledger, rulebook: Rulebook, month: str, *, findings: Fi
         amounts, defaulted, _ = scoring.item_with_messages(
             rulebook, [p[1].id for p in plan], [p[2] for p in plan], [p[3] for p in plan],
             [p[4] if p[1].doubles else None for p in plan])
+    lines: dict[str, list[Line]] = {name: [] for name in names}
+    for position, (name, item, count, chosen, repeats, origin, basis) in enumerate(plan):
+        lines[name].append(Line(item, count, chosen, repeats, float(amounts[position]), bool(defaulted[position]),
+                                origin, basis))
     results = []
-    position = 0
     for name in names:
-        lines = []
-        for _ in rulebook.items:
-            _, item, count, chosen, repeats, origin, basis = plan[position]
-            lines.append(Line(item, count, chosen, repeats, float(amounts[position]), bool(defaulted[position]),
-                              origin, basis))
-            position += 1
         mine = (units_of_rows == name).to_numpy(bool)
-        results.append(_unit_result(name, lines, rulebook, month, int(mine.sum()), int(overdue_all[mine].sum()),
-                                    findings.fees.get(name, np.nan), history))
+        results.append(_unit_result(name, lines[name], rulebook, month, int(mine.sum()), int(overdue_all[mine].sum()),
+                                    int(assessed_all[mine].sum()), bool(ledger.stages),
+                                    findings.fees.get(name, np.nan), history, parties[name]))
 
     areas = rows["area"].fillna("(空)") if "area" in rows.columns else pd.Series("(空)", index=rows.index)
     priorities = rows["priority"].fillna("(空)") if "priority" in rows.columns else pd.Series("(空)", index=rows.index)
     overdue_by_area = pd.crosstab(areas[overdue_all], priorities[overdue_all]) if overdue_all.any() else pd.DataFrame()
     kinds = rows["kind"].fillna("(空)") if "kind" in rows.columns else pd.Series(dtype=object)
     complaint_types = kinds.value_counts().sort_index(kind="stable").sort_values(ascending=False, kind="stable")
-    rejected = pd.concat([ledger.rejected, findings.rejected], ignore_index=True)
+    rejected = pd.concat([ledger.rejected, findings.rejected, misplaced], ignore_index=True)
     return Assessment(month, rulebook, results, overdue_by_area, complaint_types, rejected, {
         "工单读入": ledger.read, "工单入账": len(rows), "工单拒收": len(ledger.rejected),
-        "记录读入": findings.read, "记录采用": findings.used,
-        "记录拒收": len(findings.rejected),
-    })
+        "记录读入": findings.read, "记录采用": findings.used - len(misplaced),
+        "记录拒收": len(findings.rejected) + len(misplaced),
+    }, timed=bool(ledger.stages))
 
 
-def _unit_result(name, lines, rulebook: Rulebook, month: str, tickets: int, overdue: int, fee: float,
-                 history: pd.DataFrame) -> UnitResult:
-    deductions = [line.amount for line in lines if not line.item.bonus]
-    categories = [line.item.category for line in lines if not line.item.bonus]
-    bonuses = [line.amount for line in lines if line.item.bonus]
+def _misplaced_findings(rulebook: Rulebook, findings: Findings, parties: dict[str, str]) -> pd.DataFrame:
+    """Findings rows naming an item aimed at another party than the unit's, as rejected rows
+    (removed from ``findings.rows``)."""
+    rows = findings.rows
+    wrong = np.array([rulebook.party_of(rulebook.item(i)) != parties.get(u, rulebook.party)
+                      for u, i in zip(rows["unit"], rows["item"])], dtype=bool)
+    out = pd.DataFrame({
+        "源文件": "", "源行号": rows["source_row"][wrong].astype(int), "工单号": "", "列": "考核项",
+        "原值": rows["item"][wrong],
+        "原因": [f"“{rulebook.item(i).name}”只考核{rulebook.party_of(rulebook.item(i))}，"
+               f"“{u}”是{parties.get(u, rulebook.party)}" for u, i in zip(rows["unit"][wrong], rows["item"][wrong])],
+    }, columns=list(REJECTED_COLUMNS))
+    findings.rows = rows[~wrong].reset_index(drop=True)
+    return out
+
+
+def _unit_parties(rulebook: Rulebook, names, units_of_rows: pd.Series, ticket_party: np.ndarray,
+                  findings: Findings) -> dict[str, str]:
+    """Each unit's party: the most frequent 人员类别 of its tickets, else the party of the first
+    item its findings name, else the scheme's own."""
+    out = {}
+    for name in names:
+        mine = (units_of_rows == name).to_numpy(bool)
+        if mine.any():
+            out[name] = pd.Series(ticket_party[mine]).value_counts().index[0]
+            continue
+        named = findings.rows["item"][findings.rows["unit"] == name]
+        out[name] = rulebook.party_of(rulebook.item(named.iloc[0])) if len(named) else rulebook.party
+    return out
+
+
+def _unit_result(name, lines, rulebook: Rulebook, month: str, tickets: int, overdue: int, assessed: int,
+                 timed: bool, fee: float, history: pd.DataFrame, party: str) -> UnitResult:
+    score_unit = rulebook.score.unit if rulebook.score is not None else "分"
+    counted = [line for line in lines if line.item.unit == score_unit]
+    deductions = [line.amount for line in counted if not line.item.bonus]
+    categories = [line.item.category for line in counted if not line.item.bonus]
+    bonuses = [line.amount for line in counted if line.item.bonus]
     by_category = categories if rulebook.categories else None
-    score = scoring.total(rulebook, deductions, bonuses, by_category)
-    deducted = scoring.lost(rulebook, deductions, by_category)
-    bonus = float(np.nansum(bonuses))
-    if rulebook.score.bonus_cap is not None:
-        bonus = min(bonus, rulebook.score.bonus_cap)
-    rate = (tickets - overdue) / tickets if tickets else np.nan
-    grade = scoring.grade(rulebook, score).item() if rulebook.grade_bands else None
-    passed = bool(scoring.passed(rulebook, score)) if rulebook.score.pass_mark is not None else None
-    paid = float(scoring.payment(rulebook, fee, score)) if rulebook.payment is not None and not math.isnan(fee) else np.nan
+    apart = {}
+    for line in lines:
+        if line.item.unit != score_unit and not math.isnan(line.amount):
+            apart[line.item.unit] = apart.get(line.item.unit, 0.0) + (-1 if line.item.bonus else 1) * line.amount
+    if counted:
+        score = scoring.total(rulebook, deductions, bonuses, by_category)
+        deducted = scoring.lost(rulebook, deductions, by_category)
+        bonus = float(np.nansum(bonuses))
+        if rulebook.score.bonus_cap is not None:
+            bonus = min(bonus, rulebook.score.bonus_cap)
+    else:
+        score = deducted = bonus = np.nan
+    rate = (assessed - overdue) / assessed if timed and assessed else np.nan
+    scored = not math.isnan(score)
+    grade = scoring.grade(rulebook, score).item() if rulebook.grade_bands and scored else None
+    passed = bool(scoring.passed(rulebook, score)) if scored and rulebook.score.pass_mark is not None else None
+    paid = (float(scoring.payment(rulebook, fee, score)) if scored and rulebook.payment is not None
+            and not math.isnan(fee) else np.nan)
 
     months = [str(np.datetime64(month, "M") - k) for k in range(11, -1, -1)]
     earlier = history[(history["考核办法"] == rulebook.name) & (history["考核单位"] == name)]
@@ -418,4 +495,4 @@ def _unit_result(name, lines, rulebook: Rulebook, month: str, tickets: int, over
                                      current=True)
     trend = [(m, s, r) for m, s, r in zip(months, scores, rates) if not math.isnan(s) or m == month]
     return UnitResult(name, lines, tickets, overdue, rate, deducted, bonus, score, grade, passed,
-                      fee, paid, warnings, trend)
+                      fee, paid, warnings, trend, party=party, assessed=assessed, apart=apart)

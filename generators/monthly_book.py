@@ -23,7 +23,7 @@ from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
 import udfs
 from generators.ledger import REJECTED_COLUMNS
-from generators.monthly import Assessment, Line, UnitResult
+from generators.monthly import CANNOT_SCORE, Assessment, Line, UnitResult
 from generators.workbooks import new_workbook
 from udfs import scoring
 from udfs.rulebook import Item, Rulebook
@@ -104,7 +104,7 @@ def pass_formula(rulebook: Rulebook, score: str) -> str:
 
 def payment_formula(rulebook: Rulebook, fee: str, score: str) -> str:
     rule = rulebook.payment
-    paid = f"{fee}*(1-{_num(rule.assessed_share)})+{fee}*{_num(rule.assessed_share)}*{score}/{_num(rule.scale)}"
+    paid = f"{fee}*(1-{_num(rule.assessed_share)})+{fee}*{_num(rule.assessed_share)}*MAX(0,{score})/{_num(rule.scale)}"
     if rule.cap_at_fee:
         paid = f"MIN({fee},{paid})"
     return f"=IF({fee}=\"\",\"\",{paid})"
@@ -117,7 +117,8 @@ def _sum(cells: list[str]) -> str:
 # -- layout of one unit's sheet ------------------------------------------------------------------------
 @dataclasses.dataclass
 class Block:
-    """One category: its heading row, item rows, and the rows of its subtotals."""
+    """One category: its heading row, item rows, and the rows of its subtotals. Items in another
+    unit than the score's (元 beside 分) form blocks of their own (``apart``), totalled apart."""
 
     key: str | None  # the category id
     title: str
@@ -125,6 +126,7 @@ class Block:
     lines: list[tuple[int, Line]]
     deduction_row: int | None
     bonus_row: int | None
+    apart: str = ""  # the unit (元/分) of a block that does not enter the score
 
 
 @dataclasses.dataclass
@@ -138,15 +140,24 @@ class Layout:
 FIRST_ITEM_ROW = 4
 
 
+def apart_label(unit: str) -> str:
+    """The total row of items in ``unit`` that do not enter the score."""
+    return f"另计{'扣款' if unit == '元' else '扣分'}合计({unit})"
+
+
 def layout(rulebook: Rulebook, unit: UnitResult) -> Layout:
-    groups: dict[str | None, list[Line]] = {}
+    score_unit = rulebook.score.unit if rulebook.score is not None else "分"
+    groups: dict[tuple, list[Line]] = {}
     for line in unit.lines:
-        groups.setdefault(line.item.category, []).append(line)
+        apart = "" if line.item.unit == score_unit else line.item.unit
+        groups.setdefault((line.item.category if not apart else None, apart), []).append(line)
     row = FIRST_ITEM_ROW - 1
     blocks = []
-    for key, lines in groups.items():
+    for (key, apart), lines in groups.items():
         category = rulebook.category(key) if key is not None else None
         title = f"{category.id}、{category.name}" if category else "其他"
+        if apart:
+            title = f"另计{'扣款' if apart == '元' else '扣分'}({apart}，不计入得分)"
         row += 1  # heading
         placed = []
         for line in lines:
@@ -159,12 +170,16 @@ def layout(rulebook: Rulebook, unit: UnitResult) -> Layout:
         if any(line.item.bonus for line in lines):
             row += 1
             bonus_row = row
-        blocks.append(Block(key, title, category.points if category else None, placed, deduction_row, bonus_row))
-    labels = ["扣分合计", "加分合计", "得分"]
-    labels += ["等级"] if rulebook.grade_bands else []
-    labels += ["是否合格"] if rulebook.score.pass_mark is not None else []
-    labels += ["代维费(元)", "应付金额(元)"] if rulebook.payment is not None else []
-    labels += ["工单数", "超时工单", "及时率", "合同预警", "近期得分"]
+        blocks.append(Block(key, title, category.points if category else None, placed, deduction_row, bonus_row,
+                            apart))
+    labels = []
+    if unit.scored:
+        labels += ["扣分合计", "加分合计", "得分"]
+        labels += ["等级"] if rulebook.grade_bands else []
+        labels += ["是否合格"] if rulebook.score.pass_mark is not None else []
+        labels += ["代维费(元)", "应付金额(元)"] if rulebook.payment is not None else []
+    labels += [apart_label(u) for u in dict.fromkeys(b.apart for b in blocks if b.apart)]
+    labels += ["工单数", "超时工单", "及时率"] + (["合同预警", "近期得分"] if unit.scored else [])
     rows = {label: row + 2 + k for k, label in enumerate(labels)}
     return Layout(blocks, rows)
 
@@ -241,12 +256,17 @@ def _write_unit(book, f: _Formats, rulebook: Rulebook, unit: UnitResult, name: s
         sheet.set_column(j, j, width)
     last = len(COLUMNS) - 1
     sheet.merge_range(0, 0, 0, last, f"{unit.unit} {month_text} 月度量化考核表", f.title)
-    sheet.merge_range(1, 0, 1, last, f"{rulebook.title} ｜ 满分 {rulebook.score.full_marks:g}{rulebook.score.unit}"
-                      f" ｜ {stamp} ｜ 黄色单元格可填写，其余为公式", f.stamp)
+    if rulebook.can_score:
+        full = f"满分 {rulebook.score.full_marks:g}{rulebook.score.unit}" + ("" if unit.party == rulebook.party else
+                                                                          f" ｜ 考核对象: {unit.party}")
+        sheet.merge_range(1, 0, 1, last, f"{rulebook.title} ｜ {full} ｜ {stamp} ｜ 黄色单元格可填写，其余为公式", f.stamp)
+    else:
+        sheet.merge_range(1, 0, 1, last, f"{rulebook.title} ｜ {CANNOT_SCORE}，本表只统计工单及时率 ｜ {stamp}",
+                          f.warning)
     for j, label in enumerate(COLUMNS):
         sheet.write_string(FIRST_ITEM_ROW - 1, j, label, f.header)
     cell = xl_rowcol_to_cell
-    deduction_cells, bonus_cells = [], []
+    deduction_cells, bonus_cells, apart_cells = [], [], {}
     for block in place.blocks:
         first_row = block.lines[0][0] - 1
         heading = block.title + (f"(本类最多扣{block.points:g}{rulebook.score.unit})" if block.points is not None else "")
@@ -259,7 +279,10 @@ def _write_unit(book, f: _Formats, rulebook: Rulebook, unit: UnitResult, name: s
             members = [r for r, line in block.lines if line.item.bonus == bonus]
             amounts = [line.amount for _, line in block.lines if line.item.bonus == bonus]
             total = _sum([cell(r, AMOUNT) for r in members])
-            if bonus:
+            if block.apart:
+                cached = float(np.nansum(amounts))
+                apart_cells.setdefault(block.apart, []).append(("-" if bonus else "+") + cell(subtotal_row, AMOUNT))
+            elif bonus:
                 cached = float(np.nansum(amounts))
                 bonus_cells.append(cell(subtotal_row, AMOUNT))
             else:
@@ -273,19 +296,22 @@ def _write_unit(book, f: _Formats, rulebook: Rulebook, unit: UnitResult, name: s
 
     rows = place.rows
     at = {label: cell(row, AMOUNT, True, True) for label, row in rows.items()}
-    bonus_total = _sum(bonus_cells)
-    if rulebook.score.bonus_cap is not None:
-        bonus_total = f"MIN({_num(rulebook.score.bonus_cap)},{bonus_total})"
-    values = {
-        "扣分合计": ("=" + _sum(deduction_cells), unit.deducted, f.value),
-        "加分合计": ("=" + bonus_total, unit.bonus, f.value),
-        "得分": (total_formula(rulebook, at["扣分合计"], at["加分合计"]), unit.score, f.value),
-        "等级": (grade_formula(rulebook, at["得分"]) if rulebook.grade_bands else None, unit.grade, f.value),
-        "是否合格": (pass_formula(rulebook, at["得分"]) if rulebook.score.pass_mark is not None else None,
-                   None if unit.passed is None else ("合格" if unit.passed else "不合格"), f.value),
-        "应付金额(元)": (payment_formula(rulebook, at["代维费(元)"], at["得分"]) if rulebook.payment else None,
-                     unit.paid, f.money),
-    }
+    values = {apart_label(u): ("=" + "".join(cells).lstrip("+"), unit.apart.get(u, 0.0), f.value)
+              for u, cells in apart_cells.items()}
+    if unit.scored:
+        bonus_total = _sum(bonus_cells)
+        if rulebook.score.bonus_cap is not None:
+            bonus_total = f"MIN({_num(rulebook.score.bonus_cap)},{bonus_total})"
+        values.update({
+            "扣分合计": ("=" + _sum(deduction_cells), unit.deducted, f.value),
+            "加分合计": ("=" + bonus_total, unit.bonus, f.value),
+            "得分": (total_formula(rulebook, at["扣分合计"], at["加分合计"]), unit.score, f.value),
+            "等级": (grade_formula(rulebook, at["得分"]) if rulebook.grade_bands else None, unit.grade, f.value),
+            "是否合格": (pass_formula(rulebook, at["得分"]) if rulebook.score.pass_mark is not None else None,
+                       None if unit.passed is None else ("合格" if unit.passed else "不合格"), f.value),
+            "应付金额(元)": (payment_formula(rulebook, at["代维费(元)"], at["得分"]) if rulebook.payment else None,
+                         unit.paid, f.money),
+        })
     for label, row in rows.items():
         sheet.merge_range(row, 0, row, AMOUNT - 1, label + _label_note(rulebook, label), f.label)
         if label in values:
@@ -301,7 +327,10 @@ def _write_unit(book, f: _Formats, rulebook: Rulebook, unit: UnitResult, name: s
         elif label == "超时工单":
             sheet.write_number(row, AMOUNT, unit.overdue, f.plain)
         elif label == "及时率":
-            sheet.write(row, AMOUNT, _cached(unit.timely_rate), f.rate)
+            if math.isnan(unit.timely_rate):
+                sheet.write_string(row, AMOUNT, "未计时", f.plain)
+            else:
+                sheet.write_number(row, AMOUNT, unit.timely_rate, f.rate)
         if label == "合同预警":
             sheet.merge_range(row, AMOUNT, row, last, "；".join(unit.warnings) or "无", f.warning)
             sheet.set_row(row, 15 * max(1, len(unit.warnings)))
@@ -325,11 +354,15 @@ def _lost(rulebook: Rulebook, block: Block, amounts: list[float]) -> float:
 
 
 def _label_note(rulebook: Rulebook, label: str) -> str:
-    unit = rulebook.score.unit
+    unit = rulebook.score.unit if rulebook.score is not None else "分"
     return {"扣分合计": f"({unit})", "加分合计": f"({unit})", "得分": f"({unit})"}.get(label, "")
 
 
 def _row_note(rulebook: Rulebook, label: str) -> str:
+    if label == "及时率":
+        return "各环节均未超时的工单 / 有环节计时的工单数(未计时: 本办法没有时限，或导出中没有计时所需的时间列)"
+    if label.startswith("另计"):
+        return "与得分单位不同的考核项(扣为正、奖为负)，单独合计，不计入得分"
     score = rulebook.score
     if label == "扣分合计" and rulebook.categories:
         return "各类扣分小计之和(每类最多扣该类分值)"
@@ -342,10 +375,8 @@ def _row_note(rulebook: Rulebook, label: str) -> str:
         return f"{score.pass_mark:g}{score.unit}{'(含)以上' if score.pass_inclusive else '以上(不含)'}为合格"
     if label == "应付金额(元)":
         rule = rulebook.payment
-        return (f"代维费×{1 - rule.assessed_share:.0%} + 代维费×{rule.assessed_share:.0%}×得分/{rule.scale:g}"
+        return (f"代维费×{1 - rule.assessed_share:.0%} + 代维费×{rule.assessed_share:.0%}×得分(负分按0)/{rule.scale:g}"
                 + ("，不超过代维费" if rule.cap_at_fee else ""))
-    if label == "及时率":
-        return "各环节均未超时的工单 / 工单数"
     return ""
 
 
@@ -389,31 +420,36 @@ def _write_line(sheet, f: _Formats, line: Line, row: int) -> None:
 def _write_summary(book, f: _Formats, assessment: Assessment, names, layouts, month_text: str, stamp: str) -> None:
     rulebook = assessment.rulebook
     sheet = book.add_worksheet("汇总")
+    aparts = list(dict.fromkeys(u for unit in assessment.units for u in unit.apart))
+    labels = list(SUMMARY[:-1]) + [apart_label(u) for u in aparts] + [SUMMARY[-1]]
     sheet.set_column(0, 0, 16)
-    sheet.set_column(1, len(SUMMARY) - 2, 10)
-    sheet.set_column(len(SUMMARY) - 1, len(SUMMARY) - 1, 60)
-    sheet.merge_range(0, 0, 0, len(SUMMARY) - 1, f"{month_text} 月度量化考核汇总 — {rulebook.title}", f.title)
-    sheet.merge_range(1, 0, 1, len(SUMMARY) - 1, stamp, f.stamp)
-    for j, label in enumerate(SUMMARY):
+    sheet.set_column(1, len(labels) - 2, 10)
+    sheet.set_column(len(labels) - 1, len(labels) - 1, 60)
+    sheet.merge_range(0, 0, 0, len(labels) - 1, f"{month_text} 月度量化考核汇总 — {rulebook.title}", f.title)
+    if assessment.scored:
+        sheet.merge_range(1, 0, 1, len(labels) - 1, stamp, f.stamp)
+    else:
+        sheet.merge_range(1, 0, 1, len(labels) - 1, f"{CANNOT_SCORE}，本表只统计工单及时率 ｜ {stamp}", f.warning)
+    for j, label in enumerate(labels):
         sheet.write_string(2, j, label, f.header)
     linked = {"扣分": "扣分合计", "加分": "加分合计", "得分": "得分", "等级": "等级", "是否合格": "是否合格",
               "代维费(元)": "代维费(元)", "应付金额(元)": "应付金额(元)", "工单数": "工单数", "超时工单": "超时工单",
-              "及时率": "及时率"}
+              "及时率": "及时率", **{apart_label(u): apart_label(u) for u in aparts}}
     for i, (unit, name, place) in enumerate(zip(assessment.units, names, layouts), start=3):
         cached = {"扣分": unit.deducted, "加分": unit.bonus, "得分": unit.score, "等级": unit.grade,
                   "是否合格": None if unit.passed is None else ("合格" if unit.passed else "不合格"),
                   "代维费(元)": unit.fee, "应付金额(元)": unit.paid, "工单数": unit.tickets, "超时工单": unit.overdue,
-                  "及时率": unit.timely_rate}
+                  "及时率": unit.timely_rate, **{apart_label(u): unit.apart.get(u, 0.0) for u in aparts}}
         sheet.write_string(i, 0, unit.unit, f.plain)
-        for j, label in enumerate(SUMMARY[1:-1], start=1):
+        for j, label in enumerate(labels[1:-1], start=1):
             style = f.rate if label == "及时率" else f.money if "元" in label else f.plain
             source = linked[label]
-            if source not in place.rows:
+            if source not in place.rows or (label == "及时率" and math.isnan(unit.timely_rate)):
                 sheet.write_string(i, j, "—", f.plain)
                 continue
             reference = f"{quote_sheetname(name)}!{xl_rowcol_to_cell(place.rows[source], AMOUNT, True, True)}"
             sheet.write_formula(i, j, f"=IF({reference}=\"\",\"\",{reference})", style, _cached(cached[label]))
-        sheet.write_string(i, len(SUMMARY) - 1, "；".join(unit.warnings) or "无", f.warning)
+        sheet.write_string(i, len(labels) - 1, "；".join(unit.warnings) or "无", f.warning)
     end = 3 + len(assessment.units)
     sheet.freeze_panes(3, 1)
     _charts(book, sheet, f, assessment, names, layouts, end + 2)
@@ -513,7 +549,7 @@ def _charts(book, sheet, f: _Formats, assessment: Assessment, names, layouts, ro
             sheet.write_string(i, 0, month, f.plain)
             for j, (unit, name, place_) in enumerate(zip(units, names, layouts), start=1):
                 score = {m: s for m, s, _ in unit.trend}.get(month)
-                if month == assessment.month:
+                if month == assessment.month and "得分" in place_.rows:
                     reference = f"{quote_sheetname(name)}!{xl_rowcol_to_cell(place_.rows['得分'], AMOUNT, True, True)}"
                     sheet.write_formula(i, j, "=" + reference, f.plain, score)
                 elif score is not None and not math.isnan(score):

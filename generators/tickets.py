@@ -45,10 +45,10 @@ from udfs.rulebook import CANONICAL_FIELDS, Rulebook
 # before all of these; the canonical Chinese label (CANONICAL_FIELDS) before the aliases.
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "ticket_id": ("工单编号", "投诉单号", "投诉工单号", "工单流水号", "单号", "流水号"),
-    "dispatched_at": ("派单时间", "受理时间", "建单时间", "派发时间"),
-    "accepted_at": ("签收时间", "接单时间"),
-    "replied_at": ("回复时间", "最终回复时间", "处理完成时间", "完成时间"),
-    "closed_at": ("归档时间", "结单时间"),
+    "dispatched_at": ("派单时间", "受理时间", "建单时间", "派发时间", "工单受理时间", "派工时间"),
+    "accepted_at": ("签收时间", "接单时间", "签单时间", "首次响应时间", "首响时间"),
+    "replied_at": ("回复时间", "最终回复时间", "处理完成时间", "完成时间", "回单时间", "竣工回单时间"),
+    "closed_at": ("归档时间", "结单时间", "结单日期", "关闭时间"),
     "visited_at": ("回访时间",),
     "notified_at": ("通知时间",),
     "unit": ("代维公司", "代维单位", "考核单位", "处理单位", "被考核单位"),
@@ -57,21 +57,26 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "area": ("区域", "区县", "地区类型", "区域类型"),
     "kind": ("投诉类型", "工单类型", "投诉分类"),
     "suspended": ("挂起时段", "挂起时间"),
-    "customer": ("客户姓名", "客户名称"),
-    "phone": ("联系电话", "客户电话", "手机号", "手机号码", "联系号码"),
+    "customer": ("客户姓名", "客户名称", "用户姓名"),
+    "phone": ("联系电话", "客户电话", "手机号", "手机号码", "联系号码", "受理号码"),
     "address": ("客户地址",),
     "content": ("投诉内容", "问题描述"),
     "result": ("处理结果",),
-    "satisfaction": ("客户满意度", "满意度"),
+    "satisfaction": ("客户满意度", "满意度", "客户回访满意度"),
     "repeat": ("二次投诉", "重复投诉"),
+    "party": ("人员类别", "人员性质", "人员类型"),
+    "system_deadline": ("系统时限", "整体时限时间", "整体时限", "处理时限"),
 }
 REQUIRED_FIELDS = ("ticket_id", "dispatched_at")
 TIME_FIELDS = ("dispatched_at", "accepted_at", "replied_at", "closed_at", "visited_at", "notified_at")
 # Times that cannot lie before the dispatch (notified_at may: a splice notice precedes the order).
 AFTER_DISPATCH = ("accepted_at", "replied_at", "closed_at", "visited_at")
+# The system's own deadline (系统时限) is not a time the import checks: the ledger reads it and
+# lists where it differs from the rulebook's deadline, so an unreadable one rejects no ticket.
 # Identifier-like text: surrounding whitespace is noise and is trimmed. Free text (content,
 # customer, address, result, suspended, extra columns) is kept exactly as written.
-TRIMMED_FIELDS = ("ticket_id", "unit", "handler", "kind", "priority", "area", "phone", "satisfaction")
+TRIMMED_FIELDS = ("ticket_id", "unit", "handler", "kind", "priority", "area", "phone", "satisfaction", "party",
+                  "system_deadline")
 FLAG_TRUE = ("是", "Y", "YES", "TRUE", "1", "√", "✓", "有")
 FLAG_FALSE = ("否", "N", "NO", "FALSE", "0", "×", "✗", "无")
 HEADER_SCAN_ROWS = 50

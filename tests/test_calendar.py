@@ -8,17 +8,23 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from udfs import timeliness
 from udfs.calendar import (
+    CORRECTIONS,
     DayEntry,
+    WorkCalendar,
     china_calendar,
     load_entries,
     parse_entries,
     parse_hours,
 )
 from udfs.errors import KaoheError
+from udfs.timeliness_cells import kh_explain, kh_is_workday, use_holidays
 
 FIRST, LAST = dt.date(2015, 1, 1), dt.date(2026, 12, 31)
-SECOND_SOURCE = holidays.country_holidays("CN", years=range(2014, 2028), language="zh_CN")
+SECOND_SOURCE = holidays.country_holidays("CN", years=range(2004, 2028), language="zh_CN")
+# Days where the corrected calendar and python-holidays still disagree, with the reason: none.
+KNOWN_DIFFERENCES: dict[str, str] = {}
 
 
 def all_days():
@@ -39,6 +45,35 @@ def test_every_day_2015_2026_agrees_with_python_holidays():
     # Not a vacuous check: the span holds make-up weekend workdays and weekday holidays.
     weekend = (days.astype(np.int64) + 3) % 7 >= 5
     assert (ours & weekend).sum() > 50 and (~ours & ~weekend).sum() > 100
+
+
+def test_every_day_both_sources_cover_agrees_after_the_corrections():
+    """2004-01-01..2026-12-31: chinesecalendar, corrected, equals python-holidays day by day."""
+    days = np.arange(np.datetime64("2004-01-01"), np.datetime64("2026-12-31") + 1)
+    theirs = np.array([second_source_workday(d) for d in days.astype(object)])
+    ours = china_calendar().is_workday(days)
+    disagree = {str(d) for d in days[ours != theirs]}
+    assert disagree == set(KNOWN_DIFFERENCES), sorted(disagree)
+    # Uncorrected, the package differs exactly on the corrected days, and there the notice
+    # and the second source agree with the correction.
+    raw = WorkCalendar(corrections=()).is_workday(days)
+    assert {str(d) for d in days[raw != theirs]} == {c.day.isoformat() for c in CORRECTIONS}
+    for correction in CORRECTIONS:
+        assert second_source_workday(correction.day) is (correction.kind == "调休上班"), correction
+        assert correction.citation.startswith("国办发明电〔"), correction
+
+
+def test_2005_12_31_is_a_make_up_workday_and_the_version_says_so():
+    calendar = china_calendar()
+    assert bool(calendar.is_workday(np.datetime64("2005-12-31")))
+    assert kh_is_workday("2005-12-31")[0, 0] is True  # the cell function too
+    # Fri 12-30 + 1 working day: Sat 12-31 (make-up), not Wed 2006-01-04 after the New Year break.
+    assert calendar.add_workdays(np.datetime64("2005-12-30"), 1) == np.datetime64("2005-12-31")
+    assert calendar.workdays_between(np.datetime64("2005-12-26"), np.datetime64("2006-01-04")) == 7
+    assert "勘误 2005-12-31 调休上班(国办发明电〔2005〕35号)" in calendar.version
+    assert "勘误" not in WorkCalendar(corrections=()).version
+    line = timeliness.explain(np.datetime64("2005-12-30T10:00", "s"), np.datetime64("2005-12-31T17:00", "s"), 1, "工作日")[()]
+    assert "计入 12-31(周六 调休上班)" in line and "截止 2005-12-31 24:00" in line
 
 
 def reference_add(day: dt.date, n: int) -> dt.date:
@@ -115,6 +150,77 @@ def test_year_without_schedule_is_an_error_until_the_user_adds_it():
     # 2026-12-30 (Wed) + 3: 12-31 (Thu) 1, 2027-01-01 holiday, 01-02/03 weekend, 01-04 (Mon) 2, 01-05 (Tue) 3.
     assert calendar.add_workdays(np.datetime64("2026-12-30"), 3) == np.datetime64("2027-01-05")
     assert "用户日历" in calendar.version
+
+
+CAVEAT = "注意: 2027年节假日安排尚未加载，2026年12月21日至31日的工作日可能被次年通知调整(如2006、2007、2011、2018年曾发生)"
+LAYER_2027 = (DayEntry(dt.date(2027, 1, 1), "节假日", "元旦"),)
+
+
+def test_late_december_of_the_last_covered_year_is_provisional():
+    calendar = china_calendar()
+    assert calendar.provisional_span == (np.datetime64("2026-12-21"), np.datetime64("2026-12-31"))
+    days = np.array(["2026-12-20", "2026-12-21", "2026-12-31", "2025-12-25", "NaT"], dtype="datetime64[D]")
+    assert calendar.provisional(days).tolist() == [False, True, True, False, False]
+    # Spans (closed, either order, any unit): touching the window from outside counts.
+    first = np.array(["2026-12-01T08:00", "2026-12-01T08:00", "2026-12-31T23:59"], dtype="datetime64[s]")
+    last = np.array(["2026-12-20T23:59", "2026-12-21T00:00", "2026-12-20T00:00"], dtype="datetime64[s]")
+    assert calendar.provisional(first, last).tolist() == [False, True, True]
+    text = calendar.caveat(np.datetime64("2026-12-18"), np.datetime64("2026-12-22"))
+    assert text.startswith(CAVEAT) and " / Note: the 2027 holiday schedule is not loaded" in text
+    assert calendar.caveat(np.datetime64("2026-12-18"), np.datetime64("2026-12-22"), english=False).startswith(CAVEAT)
+    assert " / " not in calendar.caveat(np.datetime64("2026-12-25"), english=False)
+    assert calendar.caveat(np.datetime64("2026-11-02"), np.datetime64("2026-12-20")) == ""
+    assert calendar.caveat(np.datetime64("2025-12-29")) == ""  # 2026 is loaded: 2025's December is final
+    # Loading 2027's official schedule removes it, and moves the window to 2027's December.
+    loaded = china_calendar(LAYER_2027)
+    assert loaded.caveat(np.datetime64("2026-12-18"), np.datetime64("2026-12-31")) == ""
+    assert loaded.provisional_span[0] == np.datetime64("2027-12-21")
+    # A company workday in 2027 does not state 2027's schedule: the caveat stays.
+    company = china_calendar((DayEntry(dt.date(2027, 1, 4), "工作日", ""),))
+    assert company.caveat(np.datetime64("2026-12-28")).startswith(CAVEAT)
+    # Plain answers stay plain values.
+    assert calendar.is_workday(np.datetime64("2026-12-28")).dtype == bool
+
+
+def at(text: str) -> np.datetime64:
+    return np.datetime64(text.replace(" ", "T"), "s")
+
+
+def test_explain_states_the_caveat_where_the_counted_span_touches_late_december():
+    # 2 working days from Fri 12-18: Mon 12-21, Tue 12-22 → due 12-22 24:00: inside the window.
+    december = timeliness.explain(at("2026-12-18 10:00"), at("2026-12-22 10:00"), 2, "工作日")[()]
+    assert "截止 2026-12-22 24:00" in december and december.endswith(CAVEAT + "，请在节假日表补充2027年安排后重算。")
+    november = timeliness.explain(at("2026-11-18 10:00"), at("2026-11-19 10:00"), 2, "工作日")[()]
+    assert november and "注意" not in november
+    # Due before the window, finished inside it: the deadline never depended on those days.
+    early = timeliness.explain(at("2026-12-16 10:00"), at("2026-12-22 10:00"), 2, "工作日")[()]
+    assert "截止 2026-12-18 24:00" in early and "注意" not in early
+    # Business hours use the calendar; natural hours and 当天 do not.
+    assert CAVEAT in timeliness.explain(at("2026-12-28 10:00"), None, 4, "小时", hours="08:00-12:00,14:30-18:00")[()]
+    assert "注意" not in timeliness.explain(at("2026-12-28 10:00"), None, 4, "小时")[()]
+    assert "注意" not in timeliness.explain(at("2026-12-28 10:00"), None, 0, "天")[()]
+    # A column: only the lines touching the window carry it; the deadlines are unchanged.
+    starts = np.array([at("2026-11-18 10:00"), at("2026-12-18 10:00")])
+    lines = timeliness.explain(starts, None, 2, "工作日")
+    assert ["注意" in line for line in lines] == [False, True]
+    assert timeliness.deadline(starts[1:], 2, "工作日")[0] == at("2026-12-23 00:00")
+    # With 2027 loaded by the user, it disappears.
+    loaded = timeliness.explain(at("2026-12-18 10:00"), at("2026-12-22 10:00"), 2, "工作日",
+                                calendar=china_calendar(LAYER_2027))[()]
+    assert loaded == december[: december.index("注意")]
+
+
+def test_kh_explain_caveat_follows_the_user_layer():
+    args = ("2026-12-28 09:00", "2026-12-30 09:00", 1, "工作日")
+    try:
+        use_holidays(())
+        assert CAVEAT in kh_explain(*args)[0, 0]
+        assert "注意" not in kh_explain("2026-11-02 09:00", "2026-11-03 09:00", 1, "工作日")[0, 0]
+        assert kh_is_workday("2026-12-28")[0, 0] is True  # the value stays a plain TRUE
+        use_holidays(LAYER_2027)
+        assert "注意" not in kh_explain(*args)[0, 0]
+    finally:
+        use_holidays(())
 
 
 def test_company_days_override_without_covering_a_year():

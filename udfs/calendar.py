@@ -2,10 +2,15 @@
 and business hours within a working day.
 
 The statutory schedule comes from the ``chinesecalendar`` package (State Council notices,
-2004 onwards). A user layer adds or overrides days: the official schedule of a year the
+2004 onwards), with the few days it has wrong corrected (:data:`CORRECTIONS`, each citing
+its notice). A user layer adds or overrides days: the official schedule of a year the
 package does not cover yet (节假日 / 调休上班), or a company's own rest days and workdays
 (休息日 / 工作日). A day in a year with no official schedule, from either source, is an
 error, never a guess.
+
+Late December of the last covered year is provisional: the next year's notice has changed
+it several times (:data:`LATE_DECEMBER_CHANGED`). :meth:`WorkCalendar.caveat` and
+:meth:`WorkCalendar.provisional` say where an answer depends on those days.
 
 Days are numpy ``datetime64[D]``; every function takes and returns arrays (scalars work too).
 """
@@ -46,6 +51,42 @@ _PAD_YEARS = 3  # the arrays run this many years past the last covered one
 
 
 @dataclasses.dataclass(frozen=True)
+class Correction:
+    """A day the ``chinesecalendar`` data has wrong, set as the cited State Council notice says.
+
+    ``kind`` is 调休上班 or 节假日; ``citation`` names the notice (its 发文字号).
+    """
+
+    day: dt.date
+    kind: str
+    name: str
+    citation: str
+
+
+# Corrections to chinesecalendar, applied when a calendar is built (before the user layer).
+#
+# chinesecalendar 1.11.0 and python-holidays 0.109 (an independent source, built from the
+# same notices) were compared day by day over every year both cover, 2004-01-01..2026-12-31
+# (8401 days): they disagree on whether a day is worked on exactly one day, Sat 2005-12-31.
+# chinesecalendar has it as an ordinary Saturday; python-holidays as a make-up workday. The
+# notice says python-holidays is right: 国办发明电〔2005〕35号 (国务院办公厅关于2006年部分节假日
+# 安排的通知, 2005-12-16), 一、元旦: "1月1日—3日放假……12月31日(星期六)上班". So it is corrected.
+# (The two sources also differ in which weekend days inside a break they *name* as holidays,
+# 140 Saturdays/Sundays; none of those is a working day in either, so nothing changes.)
+CORRECTIONS: tuple[Correction, ...] = (
+    Correction(dt.date(2005, 12, 31), "调休上班", "元旦", "国办发明电〔2005〕35号"),
+)
+
+# Late December of a year changed by the following year's notice, published in December:
+# 2006-12-30/31 workdays (国办发明电〔2006〕49号), 2007-12-29 workday and 12-31 off (the 2008
+# notice), 2011-12-31 workday (国办发明电〔2011〕45号), 2018-12-29 workday and 12-31 off
+# (国办发明电〔2018〕15号). Until the next year's schedule is loaded, days from
+# PROVISIONAL_FROM_DAY to 12-31 of the last covered year are provisional.
+LATE_DECEMBER_CHANGED = (2006, 2007, 2011, 2018)
+PROVISIONAL_FROM_DAY = 21
+
+
+@dataclasses.dataclass(frozen=True)
 class DayEntry:
     """One day of the user layer: ``kind`` is a key of :data:`USER_KINDS`."""
 
@@ -60,7 +101,7 @@ class WorkCalendar:
     Build one with :func:`china_calendar`. Immutable; safe to share.
     """
 
-    def __init__(self, entries: tuple[DayEntry, ...] = ()):
+    def __init__(self, entries: tuple[DayEntry, ...] = (), corrections: tuple[Correction, ...] = CORRECTIONS):
         statutory_years = {d.year for d in _cc.holidays} | {d.year for d in _cc.workdays}
         user_years = {e.day.year for e in entries if USER_KINDS[e.kind][1]}
         years = statutory_years | user_years
@@ -85,10 +126,18 @@ class WorkCalendar:
             put(day, HOLIDAY, _HOLIDAY_ZH.get(name, name))
         for day, name in _cc.workdays.items():
             put(day, MAKEUP, _HOLIDAY_ZH.get(name, name))
+        applied = []  # the corrections that changed a day (none, once the package has them)
+        for correction in corrections:
+            index = int((np.datetime64(correction.day, "D") - ORIGIN).astype(int))
+            kind = USER_KINDS[correction.kind][0]
+            if 0 <= index < len(kinds) and kinds[index] != kind:
+                applied.append(correction)
+            put(correction.day, kind, correction.name)
         for entry in entries:
             put(entry.day, USER_KINDS[entry.kind][0], entry.name)
 
         self.entries = entries
+        self.corrections = tuple(applied)
         self.kinds = kinds
         self.names = names
         self.covered_years = (first, last)
@@ -99,7 +148,9 @@ class WorkCalendar:
         self.cumulative = np.concatenate([[0], np.cumsum(working, dtype=np.int64)])
         self.workday_indices = np.flatnonzero(working)
         digest = hashlib.sha256(repr(sorted((e.day, e.kind, e.name) for e in entries)).encode()).hexdigest()[:8]
-        self.version = f"chinesecalendar {chinese_calendar.__version__}" + (f" + 用户日历 {digest}" if entries else "")
+        fixes = "、".join(f"{c.day.isoformat()} {c.kind}({c.citation})" for c in applied)
+        self.version = (f"chinesecalendar {chinese_calendar.__version__}" + (f" + 勘误 {fixes}" if applied else "")
+                        + (f" + 用户日历 {digest}" if entries else ""))
 
     # -- locating days -------------------------------------------------------------
     def index(self, days) -> tuple[np.ndarray, np.ndarray]:
@@ -128,6 +179,44 @@ class WorkCalendar:
 
     def day_at(self, indices) -> np.ndarray:
         return ORIGIN + np.asarray(indices, dtype=np.int64).astype("timedelta64[D]")
+
+    # -- the provisional end of the schedule ---------------------------------------------
+    @property
+    def provisional_span(self) -> tuple[np.datetime64, np.datetime64]:
+        """First and last day (12-21, 12-31) of the last covered year that the next year's
+        notice may still change. The next year is never loaded here: loading it (the user
+        layer's 节假日 / 调休上班 rows) makes it the last covered year, and moves the span on."""
+        year = self.covered_years[1]
+        return (np.datetime64(f"{year}-12-{PROVISIONAL_FROM_DAY:02d}", "D"), np.datetime64(f"{year}-12-31", "D"))
+
+    def provisional(self, first, last=None) -> np.ndarray:
+        """True where a day, or the closed span ``first``..``last``, touches :attr:`provisional_span`.
+
+        ``first`` and ``last`` are datetime64 arrays (any unit; broadcast together); the order
+        of the two ends does not matter; NaT gives False.
+        """
+        first = np.asarray(first).astype("datetime64[D]")
+        last = first if last is None else np.asarray(last).astype("datetime64[D]")
+        lo, hi = self.provisional_span
+        known = ~np.isnat(first) & ~np.isnat(last)
+        return known & (np.minimum(first, last) <= hi) & (np.maximum(first, last) >= lo)
+
+    def caveat(self, first, last=None, *, english: bool = True) -> str:
+        """The warning an answer needs when the span ``first``..``last`` (closed; any element,
+        for arrays) touches :attr:`provisional_span`, else "". Chinese first; ``english=False``
+        gives the Chinese only."""
+        if not self.provisional(first, last).any():
+            return ""
+        year = self.covered_years[1]
+        lo = PROVISIONAL_FROM_DAY
+        zh = (f"注意: {year + 1}年节假日安排尚未加载，{year}年12月{lo}日至31日的工作日可能被次年通知调整"
+              f"(如{'、'.join(map(str, LATE_DECEMBER_CHANGED))}年曾发生)，请在节假日表补充{year + 1}年安排后重算")
+        if not english:
+            return zh
+        en = (f"Note: the {year + 1} holiday schedule is not loaded; working days of {year}-12-{lo}..31 may still be "
+              f"changed by its notice (as in {', '.join(map(str, LATE_DECEMBER_CHANGED))}); add the {year + 1} "
+              f"schedule to the holiday table and recompute")
+        return f"{zh} / {en}"
 
     # -- the questions -------------------------------------------------------------
     def is_workday(self, days) -> np.ndarray:
@@ -173,7 +262,8 @@ class WorkCalendar:
 
 @functools.lru_cache(maxsize=32)
 def china_calendar(entries: tuple[DayEntry, ...] = ()) -> WorkCalendar:
-    """The statutory calendar with the given user-layer entries (cached per entry set)."""
+    """The statutory calendar, corrected (:data:`CORRECTIONS`), with the given user-layer
+    entries (cached per entry set)."""
     return WorkCalendar(entries)
 
 

@@ -35,6 +35,9 @@ Format (unknown keys are errors at every level; "text" and "source" are Chinese)
                           true = "X分(含)以上" passes at X, false = "超过X分" passes above X
     ``repeats_double`` bool  optional (default false): every item of the scheme is
                           doubled for repeats (加倍扣分), unless the item says otherwise
+    ``party`` str         optional (default ``代维公司``): whom the items without ``who`` assess;
+                          an item whose ``who`` names another party (自维人员 ...) applies to
+                          units of that party only (a ticket's 人员类别 column, or the findings)
     ``source``/``text``   where the score rules come from, and their wording
 
 ``[[categories]]`` (optional) — groups of items with their points
@@ -61,7 +64,11 @@ Format (unknown keys are errors at every level; "text" and "source" are Chinese)
     ``doubles`` bool      optional, repeats count twice (加倍扣分, once, never compounding);
                           default from ``[score].repeats_double``
     ``cap`` num           optional, the most the item gives or takes in a month
-    ``who`` str           optional, whom it applies to (代维公司, 自维人员, 部门负责人 ...)
+    ``who`` str           optional, the party it applies to (自维人员, 部门负责人 ...); default the
+                          scheme's ``[score].party``. 元 and 分 items never add up: a unit's
+                          score counts the items in the score's unit, the others total apart
+    ``void_if`` [str]     optional, for a bonus: item ids whose findings in the month void it
+                          ("全月无超时工单,所有信息全部反馈到位": every condition is checked)
     ``measure`` str       optional, what ticket measure gives the count (see MEASURES):
                           ``overdue:回复`` tickets overdue at stage 回复 (``签收|回复`` = at
                           either); ``none_overdue:处理`` 1 for a month without an overdue
@@ -79,8 +86,12 @@ Format (unknown keys are errors at every level; "text" and "source" are Chinese)
     ``priority``/``area``/``kind``  optional str or [str]: the row applies to these
                           priorities (特急/紧急/一般), areas (城区/乡镇/农村), ticket kinds;
                           absent = any. The most specific matching row wins.
-    ``from``/``until`` str  optional canonical ticket fields the stage runs between
-                          (default ``dispatched_at`` → the stage's own end column)
+    ``from``/``until`` str  optional canonical ticket fields this row's tickets run between
+                          (default ``dispatched_at``; ``until`` default: the stage's other rows').
+                          Each ticket is timed by the fields of the row that applies to it;
+                          a ticket no row of a stage fits is not assessed at that stage
+    ``unit`` ``天(含当天)`` counts the start day as day 1 ("当天开始1周内" = 7 天(含当天));
+                          ``0 天`` is "当天": that calendar day, never moved to a working day
     ``source`` str, ``text`` str
 
 ``[[grade_bands]]`` — ``label`` str, ``min`` num (included; optional = no lower end),
@@ -155,7 +166,10 @@ CANONICAL_FIELDS = {
     "result": "处理结果",
     "satisfaction": "客户满意度",
     "repeat": "二次投诉",
+    "party": "人员类别",
+    "system_deadline": "系统时限",
 }
+DEFAULT_PARTY = "代维公司"
 _FIELD_BY_LABEL = {label: field for field, label in CANONICAL_FIELDS.items()}
 
 
@@ -172,6 +186,7 @@ class Score:
     pass_mark: float | None = None
     pass_inclusive: bool = True
     repeats_double: bool = False
+    party: str = DEFAULT_PARTY
     source: str = ""
     text: str = ""
 
@@ -206,6 +221,7 @@ class Item:
     who: str = ""
     measure: str = ""
     assumption: str = ""
+    void_if: tuple[str, ...] = ()
 
     @property
     def ranged(self) -> bool:
@@ -312,6 +328,24 @@ class Rulebook:
     @property
     def stages(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(limit.stage for limit in self.time_limits))
+
+    @property
+    def party(self) -> str:
+        """Whom the items without ``who`` assess (``[score].party``, default 代维公司)."""
+        return self.score.party if self.score is not None else DEFAULT_PARTY
+
+    def party_of(self, item: Item) -> str:
+        return item.who or self.party
+
+    @property
+    def parties(self) -> tuple[str, ...]:
+        """The parties the items assess, the scheme's own first."""
+        return tuple(dict.fromkeys([self.party] + [self.party_of(item) for item in self.items]))
+
+    @property
+    def can_score(self) -> bool:
+        """Whether a monthly score can be worked out: a score rule and at least one item."""
+        return self.score is not None and bool(self.items)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -612,7 +646,7 @@ def _score(reader, data) -> Score | None:
     if data is None:
         return None
     t = _Table(reader, data, ("score",), ("unit", "full_marks", "bonus_cap", "min", "max", "pass_mark",
-                                          "pass_inclusive", "repeats_double", "source", "text"))
+                                          "pass_inclusive", "repeats_double", "party", "source", "text"))
     score = Score(
         unit=t.choice("unit", POINT_UNITS, default="分"),
         full_marks=t.number("full_marks", True, minimum=0),
@@ -622,6 +656,7 @@ def _score(reader, data) -> Score | None:
         pass_mark=t.number("pass_mark"),
         pass_inclusive=t.flag("pass_inclusive", True),
         repeats_double=t.flag("repeats_double", False),
+        party=t.text("party") or DEFAULT_PARTY,
         source=t.text("source", True),
         text=t.text("text"),
     )
@@ -676,7 +711,7 @@ def _items(reader, rows, categories, score) -> tuple[Item, ...]:
         where = ("items", index) + ((("id", label),) if label else ())
         t = _Table(reader, row, where, ("id", "name", "category", "kind", "points", "unit", "per", "item_points",
                                         "zero_out_at", "zero_out_inclusive", "doubles", "cap", "who", "measure",
-                                        "source", "text", "assumption"))
+                                        "source", "text", "assumption", "void_if"))
         item = Item(
             id=t.text("id", True),
             name=t.text("name", True),
@@ -695,6 +730,7 @@ def _items(reader, rows, categories, score) -> tuple[Item, ...]:
             who=t.text("who"),
             measure=t.text("measure"),
             assumption=t.text("assumption"),
+            void_if=t.texts("void_if"),
         )
         if any(o.id == item.id for o in out):
             t.fail("id", f"考核项编号重复: {item.id}", f"duplicate item id {item.id!r}")
@@ -715,10 +751,14 @@ def _items(reader, rows, categories, score) -> tuple[Item, ...]:
                    f"unknown measure {item.measure!r} (use overdue:STAGE, none_overdue:STAGE, avg_hours_over:H, flag:FIELD)")
         if item.measure.startswith("flag:") and item.measure[5:] not in CANONICAL_FIELDS:
             t.fail("measure", f"flag: 后应为标准字段({', '.join(CANONICAL_FIELDS)})", "flag: needs a canonical field")
-        if score is not None and item.unit != score.unit and not item.who:
-            t.fail("unit", f"单位“{item.unit}”与计分单位“{score.unit}”不同，须用 who 注明适用对象",
-                   f"unit {item.unit!r} differs from the score's {score.unit!r}; say whom it applies to with 'who'")
+        if item.void_if and not item.bonus:
+            t.fail("void_if", "只有加分项可以规定 void_if", "only a bonus can be voided by findings")
         out.append(item)
+    known = {item.id for item in out}
+    for index, item in enumerate(out):
+        for key in item.void_if:
+            if key not in known:
+                reader.fail(("items", index, ("id", item.id), "void_if"), f"没有这个考核项: {key}", f"no item {key!r}")
     return tuple(out)
 
 

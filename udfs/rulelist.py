@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from .rulebook import RISK_OPS, Item, Rulebook, TimeLimit, load
-from .timeliness import UNIT_ZH, unit_code
+from .timeliness import DAY_COUNTED, UNIT_ZH, same_day, unit_code
 
 
 def _n(number: float) -> str:
@@ -31,16 +31,21 @@ def amount(item: Item) -> str:
 
 
 def _limit(row: TimeLimit) -> str:
+    code = unit_code(row.unit)
+    if same_day(row.limit, code):
+        return "当天"
     if row.limit == 0:
-        return "当天" if unit_code(row.unit) == 2 else "即时"
-    return f"{_n(row.limit)}{UNIT_ZH[unit_code(row.unit)]}"
+        return "即时"
+    if code == DAY_COUNTED:
+        return f"当天开始{_n(row.limit)}天内"
+    return f"{_n(row.limit)}{UNIT_ZH[code]}"
 
 
 def _clock(row: TimeLimit) -> str:
     code = unit_code(row.unit)
     if row.hours:
         return f"工作时段 {row.hours}(工作日)"
-    return {0: "自然时间", 1: "自然时间", 2: "自然日", 3: "工作日"}[code]
+    return {0: "自然时间", 1: "自然时间", 2: "自然日", 3: "工作日", 4: "自然日(含当天)"}[code]
 
 
 def _score_lines(book: Rulebook) -> list[str]:

@@ -17,6 +17,7 @@ come from a :class:`~udfs.rulebook.Rulebook`. Conventions:
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from . import timeliness
 from .errors import KaoheError, collect
@@ -278,8 +279,10 @@ def payment_with_messages(rulebook, fee, score):
     messages = np.full(f.shape, "", dtype=object)
     with np.errstate(invalid="ignore"):
         messages[f < 0] = "费用不能为负"
-        messages[(s < 0) & (messages == "")] = "得分不能为负"
-    paid = f * (1 - rule.assessed_share) + f * rule.assessed_share * s / rule.scale
+        # A score below 0 (a scheme without a floor) forfeits the assessed share, no more:
+        # the unassessed share (Dongguan: fee × 70%) is due whatever the score.
+        earned = np.where(s < 0, 0.0, s)
+    paid = f * (1 - rule.assessed_share) + f * rule.assessed_share * earned / rule.scale
     if rule.cap_at_fee:
         paid = np.fmin(paid, np.where(np.isnan(paid), np.nan, f))
     return np.where(messages == "", paid, np.nan), messages
@@ -383,54 +386,78 @@ def _text(value) -> str:
     return "" if value is None or (isinstance(value, float) and value != value) else str(value).strip()
 
 
-def _match(limits: tuple[TimeLimit, ...], stage: str, priority: str, area: str, kind: str) -> TimeLimit | str:
-    """The most specific row for one ticket, or a Chinese message."""
-    rows = [row for row in limits if row.stage == stage]
+def _match(limits: tuple[TimeLimit, ...], stage: str, priority: str, area: str, kind: str) -> int | str:
+    """The index of the most specific row for one ticket, or a Chinese message (:data:`NO_FIT`
+    starts the message when the stage has rows but none fits the ticket)."""
+    rows = [k for k, row in enumerate(limits) if row.stage == stage]
     if not rows:
         stages = "、".join(dict.fromkeys(row.stage for row in limits)) or "无"
         return f"时限表中没有环节“{stage}”(有: {stages})"
-    fits = [row for row in rows
-            if all(not getattr(row, key) or value in getattr(row, key)
+    fits = [k for k in rows
+            if all(not getattr(limits[k], key) or value in getattr(limits[k], key)
                    for key, value in (("priority", priority), ("area", area), ("kind", kind)))]
     if not fits:
-        given = "、".join(f"{zh}={value or '(空)'}" for zh, value in (("优先级", priority), ("区域", area), ("类型", kind)))
-        return f"“{stage}”环节没有适用于 {given} 的时限"
-    best = max(row.specificity for row in fits)
-    top = [row for row in fits if row.specificity == best]
+        keyed = [(zh, key, value) for zh, key, value in (("优先级", "priority", priority), ("区域", "area", area),
+                                                         ("工单类型", "kind", kind))
+                 if any(getattr(limits[k], key) for k in rows)]
+        given = "、".join(f"{zh}“{value}”" if value else f"{zh}为空" for zh, _, value in keyed)
+        listed = "；".join(f"{zh}: " + "、".join(dict.fromkeys(v for k in rows for v in getattr(limits[k], key)))
+                          for zh, key, _ in keyed)
+        return f"{NO_FIT}“{stage}”环节没有适用于{given}的时限(适用{listed})"
+    best = max(limits[k].specificity for k in fits)
+    top = [k for k in fits if limits[k].specificity == best]
     if len(top) > 1:
         return f"“{stage}”环节有{len(top)}条时限同时适用，规则文件需更具体"
     return top[0]
 
 
+NO_FIT = "#"  # marks "no row of the stage fits this ticket": the ticket is not assessed at the stage
+
+
+def limit_rows(rulebook, stage, priority=None, area=None, kind=None) -> tuple[np.ndarray, np.ndarray]:
+    """``(rows, messages)``: for each ticket the index into ``rulebook.time_limits`` of the row of
+    ``stage`` that applies to it (the most specific match of priority, area and kind), or -1
+    with a Chinese message. A message starting with :data:`NO_FIT` means that no row of the
+    stage fits the ticket (it is not assessed there); any other is an error. Each distinct
+    (stage, priority, area, kind) is matched once."""
+    book = _book(rulebook)
+    arrays = [np.asarray(a if a is not None else None, dtype=object) for a in (stage, priority, area, kind)]
+    shape = np.broadcast_shapes(*(a.shape for a in arrays))
+    keys = pd.DataFrame({k: pd.Series(np.broadcast_to(a, shape).ravel(), dtype=object).map(_text)
+                         for k, a in zip("spak", arrays)})
+    codes, distinct = pd.MultiIndex.from_frame(keys).factorize() if len(keys) else (np.zeros(0, np.intp), [])
+    found = [_match(book.time_limits, *key) if key[0] else "" for key in distinct]
+    index = np.array([f if isinstance(f, int) else -1 for f in found] or [0], dtype=np.intp)[codes]
+    said = np.array([f if isinstance(f, str) else "" for f in found] or [""], dtype=object)[codes]
+    return index.reshape(shape), said.reshape(shape)
+
+
 def due_with_messages(rulebook, stage, start, priority=None, area=None, kind=None, *, calendar=None, suspended=None):
     """Like :func:`due` but returns ``(deadlines, messages)``."""
     book = _book(rulebook)
-    arrays = [np.asarray(a if a is not None else None, dtype=object) for a in (stage, priority, area, kind)]
     start_array = np.asarray(start)
-    shape = np.broadcast_shapes(start_array.shape, *(a.shape for a in arrays))
-    start_array = np.broadcast_to(start_array, shape)
-    stage_a, priority_a, area_a, kind_a = (np.broadcast_to(a, shape) for a in arrays)
-    limits = np.full(shape, None, dtype=object)
-    units = np.full(shape, "小时", dtype=object)
-    hours = np.full(shape, "", dtype=object)
-    messages = np.full(shape, "", dtype=object)
-    cache: dict[tuple, TimeLimit | str] = {}
-    for index in np.ndindex(shape):
-        key = tuple(_text(a[index]) for a in (stage_a, priority_a, area_a, kind_a))
-        if not key[0]:
-            continue
-        if key not in cache:
-            cache[key] = _match(book.time_limits, *key)
-        row = cache[key]
-        if isinstance(row, str):
-            messages[index] = row
-        else:
-            limits[index], units[index], hours[index] = row.limit, row.unit, row.hours
+    rows, messages = limit_rows(book, stage, priority, area, kind)
+    shape = np.broadcast_shapes(start_array.shape, rows.shape)
+    start_array, rows = np.broadcast_to(start_array, shape), np.broadcast_to(rows, shape)
+    messages = np.broadcast_to(messages, shape)
+    messages = np.where(np.char.startswith(messages.astype(str), NO_FIT), np.char.lstrip(messages.astype(str), NO_FIT),
+                        messages).astype(object)
+    limits, units, hours = row_terms(book, rows)
     deadlines, m = timeliness.deadline_with_messages(start_array, limits, units, hours=hours, calendar=calendar,
                                                      suspended=suspended)
     messages = np.where(messages == "", np.broadcast_to(m, shape), messages)
     deadlines = np.where(messages == "", deadlines, np.datetime64("NaT"))
     return deadlines, messages
+
+
+def row_terms(rulebook, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(limits, units, hours)`` of the time-limit rows at ``rows`` (-1: no row → empty limit)."""
+    book = _book(rulebook)
+    table = book.time_limits
+    limits = np.array([row.limit for row in table] + [None], dtype=object)[rows]
+    units = np.array([row.unit for row in table] + ["小时"], dtype=object)[rows]
+    hours = np.array([row.hours for row in table] + [""], dtype=object)[rows]
+    return limits, units, hours
 
 
 def due(rulebook, stage, start, priority=None, area=None, kind=None, *, calendar=None, suspended=None) -> np.ndarray:

@@ -10,6 +10,10 @@ Counting follows DOMAIN.md's defaults:
 * 天 counts natural days, 工作日 working days; the start day is not counted, a last day
   that is not a working day moves to the next working day, and the period ends at 24:00
   of the last day, or at the close of business when business hours are given.
+* 天(含当天) counts natural days with the start day as day 1 ("当天开始1周内": a hand-over on
+  Tue 10-14 is due Mon 10-20 24:00); the last day still moves to the next working day.
+* 当天 (0 天, or 1 天(含当天)) is that calendar day, ending at 24:00 (or the close of
+  business): not a period of days, so it never moves to the next working day.
 * The deadline is the earliest instant the counted time reaches the limit; finishing at
   the deadline is on time; overdue hours are natural hours from the deadline to the finish.
 * Suspended (挂起) time is not counted: given as intervals (merged when they overlap; only
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import unicodedata
 
 import numpy as np
 import pandas as pd
@@ -33,24 +38,38 @@ _ORIGIN_DAY = int(ORIGIN.astype(np.int64))  # days since 1970
 _SAFE_MOMENT = np.int64(np.datetime64("2024-01-08T09:00:00", "s").astype(np.int64))  # a covered Monday
 NAT_INT = np.iinfo(np.int64).min
 
-HOUR, MINUTE, DAY, WORKDAY = range(4)
+HOUR, MINUTE, DAY, WORKDAY, DAY_COUNTED = range(5)
 UNIT_NAMES = {
     HOUR: ("小时", "时", "h", "hr", "hrs", "hour", "hours"),
     MINUTE: ("分钟", "分", "min", "mins", "minute", "minutes"),
     DAY: ("天", "日", "自然日", "d", "day", "days"),
     WORKDAY: ("工作日", "个工作日", "wd", "workday", "workdays"),
+    # "当天开始N天内": the start day is day 1 (DOMAIN default 12)
+    DAY_COUNTED: ("天(含当天)", "日(含当天)", "自然日(含当天)", "天含当天", "日含当天", "d1"),
 }
-UNIT_ZH = {HOUR: "小时", MINUTE: "分钟", DAY: "天", WORKDAY: "个工作日"}
+UNIT_ZH = {HOUR: "小时", MINUTE: "分钟", DAY: "天", WORKDAY: "个工作日", DAY_COUNTED: "天(含当天)"}
 _UNIT_CODES = {name: code for code, names in UNIT_NAMES.items() for name in names}
 
 
 def unit_code(unit) -> int:
-    """Code of a unit name (``小时``/``h``, ``分钟``/``min``, ``天``/``d``, ``工作日``/``wd``)."""
-    code = _UNIT_CODES.get(str(unit).strip().lower() if unit is not None else "")
+    """Code of a unit name (``小时``/``h``, ``分钟``/``min``, ``天``/``d``, ``工作日``/``wd``,
+    ``天(含当天)``/``d1``); full-width brackets are read as ASCII ones."""
+    key = re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(unit))).lower() if unit is not None else ""
+    code = _UNIT_CODES.get(key)
     if code is None:
-        raise KaoheError(f"时限单位无法识别: {unit}(可用: 小时/分钟/天/工作日)",
-                         f"unknown time-limit unit {unit!r} (use 小时/h, 分钟/min, 天/d, 工作日/wd)")
+        raise KaoheError(f"时限单位无法识别: {unit}(可用: 小时/分钟/天/天(含当天)/工作日)",
+                         f"unknown time-limit unit {unit!r} (use 小时/h, 分钟/min, 天/d, 天(含当天)/d1, 工作日/wd)")
     return code
+
+
+def same_day(limit, code: int):
+    """True where a day limit means "当天" (that calendar day, never moved): 0 天, 1 天(含当天)."""
+    limit = np.asarray(limit, dtype=float)
+    if code == DAY:
+        return limit == 0
+    if code == DAY_COUNTED:
+        return limit <= 1
+    return np.zeros(limit.shape, dtype=bool)
 
 
 # -- suspensions ------------------------------------------------------------------------
@@ -234,12 +253,14 @@ def _base_deadline(start, limit, code, hours, calendar) -> tuple[np.ndarray, np.
         flat[position] = f"天数须为整数: {limit.reshape(-1)[position]:g}"
     n = whole.astype(np.int64)
     start_day = np.floor_divide(start, DAY_SECONDS).astype("datetime64[D]")
-    if code == DAY:
-        last = start_day + n.astype("timedelta64[D]")
+    if code in (DAY, DAY_COUNTED):
+        offset = np.maximum(n - 1, 0) if code == DAY_COUNTED else n
+        last = start_day + offset.astype("timedelta64[D]")
         working, m1 = _is_working(calendar, last)
         rolled, m2 = _add_workdays(calendar, last, np.ones_like(n))
-        last = np.where(working, last, rolled)
-        messages = merge_messages(messages, m1, m2)
+        today = same_day(whole, code)  # 当天 is that day: it never rolls, and needs no calendar
+        last = np.where(working | today, last, rolled)
+        messages = merge_messages(messages, np.where(today, "", m1), np.where(today, "", m2))
         clock = Clock(calendar, hours) if hours else Clock(None, None)
     else:
         last, m1 = _add_workdays(calendar, start_day, n)
@@ -563,7 +584,10 @@ def explain(start, end, limit, unit, *, hours=None, calendar=None, suspended=Non
     It names the counted days (make-up workdays marked), the skipped ones with the festival
     they belong to, business windows counted, suspensions, the deadline and the verdict.
     Same arguments as :func:`verdict`; elements that cannot be computed carry their message
-    (raised as :class:`~udfs.errors.ElementErrors`, like the other functions).
+    (raised as :class:`~udfs.errors.ElementErrors`, like the other functions). A line whose
+    counted span (start day to deadline day) touches late December of the last covered year
+    ends with the calendar's caveat (:meth:`~udfs.calendar.WorkCalendar.caveat`), unless it
+    counts natural time (hours, or 当天 to 24:00), which no calendar change can move.
     """
     from .moments import format_day, format_moment
 
@@ -616,10 +640,14 @@ def explain(start, end, limit, unit, *, hours=None, calendar=None, suspended=Non
             if skipped:
                 parts.append("跳过 " + "、".join(skipped))
             parts.append("计入 " + "、".join(taken))
+        elif same_day(float(limits[i]), code):
+            parts.append(f"时限 当天(至当日{'下班' if business else '24:00'}，不顺延)")
         else:
-            nominal = start_day + np.timedelta64(int(float(limits[i])), "D")
+            days = int(float(limits[i]))
+            counted_from = "含当天" if code == DAY_COUNTED else "起算日不计"
+            nominal = start_day + np.timedelta64(days - 1 if code == DAY_COUNTED else days, "D")
             last = (due - np.timedelta64(1, "s")).astype("datetime64[D]")
-            parts.append(f"时限 {amount}(自然日，起算日不计)，第{int(float(limits[i]))}日为 {_day_label(calendar, nominal)}")
+            parts.append(f"时限 {float(limits[i]):g}天(自然日，{counted_from})，第{days}日为 {_day_label(calendar, nominal)}")
             if last > nominal and scalar_suspended is None and not isinstance(suspended, Suspensions):
                 _, skipped = _walk(calendar, nominal, last - np.timedelta64(1, "D"), lambda d: "")
                 parts.append(f"非工作日 {'、'.join(skipped)}，顺延至 {_day_label(calendar, last)}")
@@ -639,5 +667,9 @@ def explain(start, end, limit, unit, *, hours=None, calendar=None, suspended=Non
             late = result.overdue_hours.reshape(-1)[i]
             verdict_text = "按时" if result.ontime.reshape(-1)[i] else f"超时 {_hours_text(late * 3600)}"
             parts.append(f"完成 {format_moment(finish)}，{verdict_text}")
-        flat_lines[i] = "；".join(parts) + "。"
+        # Natural time (hours without business hours, or 当天 to 24:00) needs no calendar.
+        natural = business is None and (code in (HOUR, MINUTE) or bool(same_day(float(limits[i]), code)))
+        last_counted = max(start_day, (due - np.timedelta64(1, "s")).astype("datetime64[D]"))
+        note = "" if natural else calendar.caveat(start_day, last_counted, english=False)
+        flat_lines[i] = "；".join(parts) + "。" + (f"{note}。" if note else "")
     return collect(lines, messages)
