@@ -46,7 +46,7 @@ def _write_ledger(tickets: Path, book, month: str, path: Path, *, appendix3: boo
 def _report_stages(ledger, book, month: str, calendar) -> None:
     """Per stage the tickets timed and not; the stages the export cannot time; the system's own
     deadlines that differ; the late-December calendar caveat."""
-    from generators.ledger import NOT_ASSESSED, NOTES, stage_fields
+    from generators.ledger import NOT_ASSESSED, NOTES, stage_fields, untimed_stages
 
     rows = ledger.rows
     for stage in ledger.stages:
@@ -54,10 +54,13 @@ def _report_stages(ledger, book, month: str, calendar) -> None:
         skipped = int((flags == NOT_ASSESSED).sum())
         print(f"  {stage}: 及时 {int((flags == '是').sum())}，超时 {int(flags.isin(['否', '超时未完成']).sum())}"
               + (f"，不考核 {skipped}(见台账“{NOTES}”列)" if skipped else ""))
-    untimed = [stage for stage in stage_fields(book) if stage not in ledger.stages]
-    if untimed:
-        print(f"  ⚠ 导出中没有这些环节所需的时间列(或整列为空)，未计时: {'、'.join(untimed)}"
-              f" / stages not timed (their time columns are absent or empty): {', '.join(untimed)}")
+    absent, unmapped = untimed_stages(book, ledger)
+    if absent:
+        print(f"  ⚠ 导出中没有这些环节所需的时间列(或整列为空)，未计时: {'、'.join(absent)}"
+              f" / stages not timed (their time columns are absent or empty): {', '.join(absent)}")
+    if unmapped:
+        print(f"  ⚠ 本办法的这些时限没有对应的工单时间列，台账不计时，须人工核对: {'、'.join(unmapped)}"
+              f" / limits no ticket column can time, check by hand: {', '.join(unmapped)}")
     if not stage_fields(book):
         print(f"  ⚠ 考核办法 {book.name} 没有可按工单计时的时限，不计及时率 / the rulebook times no ticket stage")
     differs = int(rows[NOTES].fillna("").str.contains("系统时限").sum()) if NOTES in rows.columns else 0
@@ -107,6 +110,7 @@ def _write_monthly(ledger, book, month: str, path: Path, *, tickets: Path, findi
             parts += [f"得分 {result.score:g}{unit}", f"扣 {result.deducted:g}", f"加 {result.bonus:g}"]
         parts += [f"另计{'扣款' if u == '元' else '扣分'} {v:g}{u}" for u, v in result.apart.items()]
         parts += [f"及时率 {result.timely_rate:.1%}" if result.timely_rate == result.timely_rate else "未计时"]
+        parts += [f"平均{stage}得分 {mean:.2f}" for stage, mean in result.band_means.items() if mean == mean]
         parts += [f"等级 {result.grade}"] if result.grade is not None else []
         parts += ["合格" if result.passed else "不合格"] if result.passed is not None else []
         parts += [f"应付 {result.paid:,.2f} 元"] if result.paid == result.paid else []

@@ -20,11 +20,12 @@ import pandas as pd
 from xlsxwriter.utility import xl_col_to_name
 
 import udfs
+from generators.tickets import FLAG_TRUE
 from generators.workbooks import new_workbook
 from udfs import scoring
 from udfs.calendar import WorkCalendar, china_calendar
 from udfs.rulebook import CANONICAL_FIELDS, Rulebook
-from udfs.timeliness import deadline_with_messages, judge, parse_suspensions
+from udfs.timeliness import deadline_with_messages, elapsed_with_messages, judge, parse_limit, parse_suspensions
 
 SOURCE_ROW = "source_row"
 REJECTED_COLUMNS = ("源文件", "源行号", "工单号", "列", "原值", "原因")
@@ -53,7 +54,6 @@ NOTES = "考核说明"        # per ticket: stages not assessed and why, system 
 BASIS = "扣分依据"        # per ticket: the items it counts toward and how the month's rule treats it
 AMOUNT_COLUMNS = {"分": "扣分", "元": "扣款(元)"}
 NO_UNIT = "(未填考核单位)"
-FLAG_YES = ("是", "Y", "YES", "TRUE", "1", "√")
 
 
 def _labels(labels: np.ndarray, codes: np.ndarray) -> np.ndarray:
@@ -123,16 +123,16 @@ def assessed_flags(rows: pd.DataFrame, stages) -> np.ndarray:
     return flags
 
 
-def ticket_hits(item, rows: pd.DataFrame) -> np.ndarray:
-    """Tickets an item with a per-ticket measure (``overdue:…``, ``flag:…``) counts."""
-    kind, _, argument = item.measure.partition(":")
+def measure_hits(measure: str, rows: pd.DataFrame) -> np.ndarray:
+    """Tickets a per-ticket measure (``overdue:…``, ``flag:…``) counts."""
+    kind, _, argument = measure.partition(":")
     if kind == "overdue":
         return overdue_flags(rows, argument.split("|"))
     if kind == "flag" and argument in rows.columns:
         values = rows[argument]
         if values.dtype == bool:
             return values.to_numpy(bool)
-        return values.astype("string").str.strip().str.upper().isin(FLAG_YES).fillna(False).to_numpy(bool)
+        return values.astype("string").str.strip().str.upper().isin(FLAG_TRUE).fillna(False).to_numpy(bool)
     return np.zeros(len(rows), dtype=bool)
 
 
@@ -152,13 +152,15 @@ def _note(notes: np.ndarray, mask: np.ndarray, text) -> None:
 
 
 def compute_ledger(tickets: pd.DataFrame, rulebook: Rulebook, *, as_of: np.datetime64,
-                   calendar: WorkCalendar | None = None, source: str = "") -> Ledger:
+                   calendar: WorkCalendar | None = None, source: str = "",
+                   headers: dict[str, str] | None = None) -> Ledger:
     """Deadlines, on-time flags, overdue hours and per-ticket deductions for every stage.
 
     ``tickets`` has canonical field names (and may carry other columns, kept as they are,
     and ``source_row``, the row number in ``source`` that rejected rows are named by);
     ``as_of`` (e.g. the end of the assessed month) judges tickets still open. Every ticket
-    ends in ``rows`` or in ``rejected``.
+    ends in ``rows`` or in ``rejected``. ``headers`` (field → the export's header) names the
+    columns in reasons and notes as the export does.
 
     Each ticket is timed at a stage by the time-limit row that applies to it (its priority,
     area and kind), from that row's start field to its end field. A ticket no row of a stage
@@ -177,7 +179,7 @@ def compute_ledger(tickets: pd.DataFrame, rulebook: Rulebook, *, as_of: np.datet
         problems[fresh] = reason if isinstance(reason, str) else np.asarray(reason, dtype=object)[fresh]
         columns[fresh] = column if isinstance(column, str) else np.asarray(column, dtype=object)[fresh]
 
-    label = CANONICAL_FIELDS
+    label = {**CANONICAL_FIELDS, **(headers or {})}
     ids = frame["ticket_id"].astype("string").str.strip()
     reject(ids.isna() | (ids == ""), label["ticket_id"], "缺少工单号")
     reject(ids.duplicated(keep="first") & ids.notna(), label["ticket_id"], "工单号重复")
@@ -217,6 +219,7 @@ def compute_ledger(tickets: pd.DataFrame, rulebook: Rulebook, *, as_of: np.datet
             reject(mine & ~np.isnat(end) & ~np.isnat(start) & (end < start), label[end_field],
                    f"{label[end_field]}早于{label[start_field]}")
         limits, units, hours = scoring.row_terms(rulebook, np.where(assessed, index, -1))
+        _ticket_limits(rulebook, frame, stage, index, assessed, limits, units, notes)
         deadlines, messages = deadline_with_messages(start, limits, units, hours=hours, calendar=calendar,
                                                      suspended=suspensions)
         reject(messages != "", start_label, messages)
@@ -245,7 +248,10 @@ def compute_ledger(tickets: pd.DataFrame, rulebook: Rulebook, *, as_of: np.datet
         kept_notes = notes[keep]
         _compare_system_deadline(out, main, kept_notes)
         notes[keep] = kept_notes
-    out[NOTES] = notes[keep]
+    kept_notes = notes[keep]
+    _band_points(out, rulebook, as_of, kept_notes)
+    _classify(out, rulebook)
+    out[NOTES] = kept_notes
     _attribute(out, rulebook)
     rows_in_source = frame[SOURCE_ROW].to_numpy() if SOURCE_ROW in frame.columns else np.arange(n) + 2
     rejected = pd.DataFrame({
@@ -253,10 +259,91 @@ def compute_ledger(tickets: pd.DataFrame, rulebook: Rulebook, *, as_of: np.datet
         "源行号": rows_in_source[bad],
         "工单号": ids[bad].fillna("").to_numpy(object),
         "列": columns[bad],
-        "原值": [_original(frame, CANONICAL_FIELDS, c, i) for c, i in zip(columns[bad], np.flatnonzero(bad))],
+        "原值": [_original(frame, label, c, i) for c, i in zip(columns[bad], np.flatnonzero(bad))],
         "原因": problems[bad],
     })
     return Ledger(out, rejected, tuple(computed), n)
+
+
+def _ticket_limits(rulebook: Rulebook, frame: pd.DataFrame, stage: str, index: np.ndarray, assessed: np.ndarray,
+                   limits: np.ndarray, units: np.ndarray, notes: np.ndarray) -> None:
+    """For rows whose limit is the ticket's own 办理时限 (``ticket_limit``): that limit, read as the
+    dispatch form writes it (当天, 3日内 ...); the row's limit where a ticket gives none. A ticket
+    with neither, or with one that cannot be read, is not assessed at the stage (noted)."""
+    rows = [k for k, row in enumerate(rulebook.time_limits) if row.ticket_limit and row.stage == stage]
+    if not rows:
+        return
+    texts = (frame["time_limit"].fillna("").astype(str).str.strip().to_numpy(object) if "time_limit" in frame.columns
+             else np.full(len(frame), "", dtype=object))
+    unreadable = np.zeros(len(frame), dtype=bool)
+    reasons = np.full(len(frame), "", dtype=object)
+    for position in np.flatnonzero(assessed & np.isin(index, rows)):
+        row = rulebook.time_limits[index[position]]
+        given = texts[position]
+        parsed = parse_limit(given) if given else (row.limit, row.unit)
+        if isinstance(parsed, str) or parsed[0] != parsed[0]:
+            unreadable[position] = True
+            reasons[position] = parsed if isinstance(parsed, str) else f"缺少{CANONICAL_FIELDS['time_limit']}"
+        else:
+            limits[position], units[position] = parsed
+    _note(notes, unreadable, [f"“{stage}”环节: {why}，不考核" for why in reasons[unreadable]])
+    assessed &= ~unreadable
+    limits[unreadable] = None
+
+
+LEVEL = "投诉等级"
+
+
+def _band_points(out: pd.DataFrame, rulebook: Rulebook, as_of, notes: np.ndarray) -> None:
+    """For each stage of the rulebook's ``[[bands]]``: ``{stage}历时`` (hours from its start to its
+    end field, suspensions deducted; to ``as_of`` for a ticket not yet there) and ``{stage}得分``."""
+    stages = dict.fromkeys(band.stage for band in rulebook.bands)
+    if not stages:
+        return
+    suspensions, _ = parse_suspensions(out["suspended"].fillna("").to_numpy(object) if "suspended" in out.columns
+                                       else np.full(len(out), "", dtype=object))
+    for stage in stages:
+        band = next(b for b in rulebook.bands if b.stage == stage)
+        if band.start_field not in out.columns:
+            continue
+        start = out[band.start_field].to_numpy("datetime64[s]")
+        end = (out[band.end_field].to_numpy("datetime64[s]") if band.end_field in out.columns
+               else np.full(len(out), np.datetime64("NaT"), dtype="datetime64[s]"))
+        open_ = np.isnat(end) & ~np.isnat(start)
+        end = np.where(open_, np.datetime64(as_of, "s"), end)
+        hours, _ = elapsed_with_messages(start, end, suspended=suspensions)
+        points, _ = scoring.band_points_with_messages(rulebook, stage, hours)
+        label = CANONICAL_FIELDS[band.end_field]
+        _note(notes, open_, f"“{stage}”: 没有{label}，历时算到统计截止")
+        out[f"{stage}历时"] = np.round(hours, 4)
+        out[f"{stage}得分"] = points
+
+
+def _classify(out: pd.DataFrame, rulebook: Rulebook) -> None:
+    """:data:`LEVEL`: the first level (in the rulebook's order: 等级从高) whose ``when`` a ticket
+    meets, else the default level, when the rulebook classes tickets by conditions."""
+    levels = [level for level in rulebook.levels if level.when]
+    if not levels:
+        return
+    default = next((level.name for level in rulebook.levels if level.default), "")
+    result = np.full(len(out), default, dtype=object)
+    decided = np.zeros(len(out), dtype=bool)
+    for level in levels:
+        met = np.zeros(len(out), dtype=bool)
+        for condition in level.when:
+            kind, _, rest = condition.partition(":")
+            if kind == "overdue":
+                met |= overdue_flags(out, [rest])
+            elif kind == "flag":
+                met |= measure_hits(condition, out)
+            else:
+                field, _, number = rest.partition(":")
+                if field in out.columns:
+                    values = pd.to_numeric(out[field], errors="coerce").to_numpy(float)
+                    met |= np.nan_to_num(values, nan=-np.inf) >= float(number)
+        result[met & ~decided] = level.name
+        decided |= met
+    out[LEVEL] = result
 
 
 def _main_stage(rulebook: Rulebook, computed) -> str | None:
@@ -282,7 +369,7 @@ def _compare_system_deadline(out: pd.DataFrame, stage: str, notes: np.ndarray) -
     gap = np.where(known, (system.astype(np.int64) - ours.astype(np.int64)) / 3600, 0.0)
     differs = known & (np.abs(gap) >= 1 / 60)
     texts = [f"系统时限 {format_moment(a)} 比本办法“{stage}”截止 {format_moment(b, midnight_as_24=True)}"
-             f"{'晚' if g > 0 else '早'} {abs(g):.2f} 小时" if d else ""
+             f" {'晚' if g > 0 else '早'} {abs(g):.2f} 小时" if d else ""
              for a, b, g, d in zip(system, ours, gap, differs)]
     _note(notes, differs, np.array(texts, dtype=object))
     out["system_deadline"] = system
@@ -293,6 +380,8 @@ def _attribute(out: pd.DataFrame, rulebook: Rulebook) -> None:
     item is numbered within its unit's month (by dispatch time) and carries the marginal amount
     the item's rule gives it (f(k) − f(k−1), so a unit's tickets sum to the table's amount for
     the item: zero-outs and caps included) with the rule in words."""
+    if not any(per_ticket(item) for item in rulebook.items):
+        return  # nothing is charged per ticket: no amount columns that would read as "nothing lost"
     n = len(out)
     units = unit_names(out).to_numpy(object)
     parties = ticket_parties(out, rulebook)
@@ -304,7 +393,7 @@ def _attribute(out: pd.DataFrame, rulebook: Rulebook) -> None:
     for item in rulebook.items:
         if not per_ticket(item):
             continue
-        hit = ticket_hits(item, out) & (parties == rulebook.party_of(item))
+        hit = measure_hits(item.measure, out) & (parties == rulebook.party_of(item))
         if not hit.any():
             continue
         sequence = np.zeros(n, dtype=np.int64)
@@ -344,7 +433,8 @@ def ledger_from_export(path, rulebook: Rulebook, month: str, *, calendar: WorkCa
 
     imported = read_tickets(path, rulebook=rulebook, month=month)
     as_of = (np.datetime64(month, "M") + 1).astype("datetime64[s]")
-    ledger = compute_ledger(imported.tickets, rulebook, as_of=as_of, calendar=calendar, source=Path(path).name)
+    ledger = compute_ledger(imported.tickets, rulebook, as_of=as_of, calendar=calendar, source=Path(path).name,
+                            headers=imported.columns)
     rejected = pd.concat([imported.rejected, ledger.rejected], ignore_index=True)
     rejected = rejected.sort_values("源行号", kind="stable").reset_index(drop=True)
     return Ledger(ledger.rows, rejected[list(REJECTED_COLUMNS)], ledger.stages, imported.read), imported
@@ -423,6 +513,8 @@ def write_ledger(ledger: Ledger, path: Path, *, rulebook: Rulebook, month: str, 
         ("读入行数", ledger.read), ("入账行数", len(ledger.rows)), ("拒收行数", len(ledger.rejected)),
         ("计算环节", "、".join(ledger.stages) or "无(导出中没有本办法计时所需的时间列)"),
     ] + [(f"{stage}环节", _stage_counts(ledger.rows, stage)) for stage in ledger.stages]
+            + [(label, "、".join(stages)) for label, stages in zip(("未计时(导出缺列)", "未计时(无对应列)"),
+                                                                    untimed_stages(rulebook, ledger)) if stages]
             + ([("日历提示", caveat)] if caveat else [])):
         notes.write_string(i, 0, key, header)
         if isinstance(value, int):
@@ -430,6 +522,16 @@ def write_ledger(ledger: Ledger, path: Path, *, rulebook: Rulebook, month: str, 
         else:
             notes.write_string(i, 1, str(value))
     book.close()
+
+
+def untimed_stages(rulebook: Rulebook, ledger: Ledger) -> tuple[list[str], list[str]]:
+    """``(absent, unmapped)``: stages the rulebook times by ticket fields that the export lacks
+    (or leaves empty), and stages whose rows name no end field at all (the text sets a limit the
+    ticket columns cannot show: 登记, 初步核实 …), which the ledger cannot time."""
+    fields = stage_fields(rulebook)
+    absent = [stage for stage in fields if stage not in ledger.stages]
+    unmapped = [stage for stage in rulebook.stages if stage not in fields]
+    return absent, unmapped
 
 
 def _stage_counts(rows: pd.DataFrame, stage: str) -> str:

@@ -33,7 +33,7 @@ from generators.ledger import (
     Ledger,
     assessed_flags,
     overdue_flags,
-    ticket_hits,
+    measure_hits,
     ticket_parties,
     unit_names,
 )
@@ -69,6 +69,7 @@ class Findings:
     rejected: pd.DataFrame
     read: int
     fee_rows: int = 0
+    source: str = ""  # the file's name, for rejected rows
 
     @property
     def used(self) -> int:
@@ -159,9 +160,6 @@ def _check_findings(path: Path, grid: pd.DataFrame, position: int, columns: dict
         except KaoheError as err:
             reject("考核项", err.zh)
             continue
-        if item.measure:
-            reject("考核项", f"“{item.name}”由工单计算({item.measure})，不在考核记录中填写")
-            continue
         count = 1.0 if math.isnan(numbers["次数"]) else numbers["次数"]
         repeats = None if math.isnan(numbers["加倍次数"]) else numbers["加倍次数"]
         chosen = None if math.isnan(numbers["选定值"]) else numbers["选定值"]
@@ -175,7 +173,7 @@ def _check_findings(path: Path, grid: pd.DataFrame, position: int, columns: dict
         accepted.append({"unit": unit, "item": item.id, "count": count, "chosen": chosen if chosen is not None else np.nan,
                          "repeats": repeats or 0.0, "note": cells.get("备注", ""), "source_row": row})
     rows = pd.DataFrame(accepted) if accepted else no_findings().rows
-    return Findings(rows, fees, pd.DataFrame(rejected, columns=list(REJECTED_COLUMNS)), read, len(fees))
+    return Findings(rows, fees, pd.DataFrame(rejected, columns=list(REJECTED_COLUMNS)), read, len(fees), path.name)
 
 
 # -- history ---------------------------------------------------------------------------------------
@@ -274,6 +272,7 @@ class UnitResult:
     party: str = ""
     assessed: int = 0
     apart: dict[str, float] = dataclasses.field(default_factory=dict)
+    band_means: dict[str, float] = dataclasses.field(default_factory=dict)  # 平均响应得分 …
 
     @property
     def scored(self) -> bool:
@@ -316,7 +315,7 @@ def _measure_values(item: Item, rows: pd.DataFrame, hours: np.ndarray) -> tuple[
         return overdue_flags(rows, argument.split("|")), f"{argument.replace('|', '或')}超时"
     if kind == "avg_hours_over":
         return hours, f"平均处理时长(超过{argument}小时扣分)"
-    return ticket_hits(item, rows), f"标记“{CANONICAL_FIELDS.get(argument, argument)}”"
+    return measure_hits(item.measure, rows), f"标记“{CANONICAL_FIELDS.get(argument, argument)}”"
 
 
 def _basis(item: Item, values: np.ndarray, label: str, count: int) -> str:
@@ -364,39 +363,40 @@ def assess_month(ledger: Ledger, rulebook: Rulebook, month: str, *, findings: Fi
     overdue_all = overdue_flags(rows, ledger.stages)
     assessed_all = assessed_flags(rows, ledger.stages)
     party_of_rows = ticket_parties(rows, rulebook)
-    misplaced = _misplaced_findings(rulebook, findings, parties)
+    from_tickets = {item.id for item in items if item.measure and _measurable(item, ledger)}
+    finding_rows, misplaced = _unusable_findings(rulebook, findings, parties, from_tickets)
 
     # One engine call for every line of every unit.
     plan = []
     for name in names:
         mine = (units_of_rows == name).to_numpy(bool)
         unit_rows = rows[mine]
-        found = findings.rows[findings.rows["unit"] == name]
+        found = finding_rows[finding_rows["unit"] == name]
         for item in items:
             if rulebook.party_of(item) != parties[name]:
                 continue
-            if item.measure:
+            these = found[found["item"] == item.id]
+            if item.id in from_tickets:
                 own = party_of_rows[mine] == rulebook.party_of(item)  # as the ledger attributes tickets
                 values, label = _measure_values(item, unit_rows[own],
                                                 hours[mine][own] if hours is not None else None)
                 count = scoring.measured(rulebook, item.id, values) if own.any() else 0
-                basis = _basis(item, values, label, count)
-                voiding = [key for key in item.void_if if found["count"][found["item"] == key].sum() > 0]
-                if count and voiding:
-                    count = 0
-                    basis += "；但本月有" + "、".join(f"“{rulebook.item(key).name}”" for key in voiding) + "的记录，不奖励"
-                plan.append((name, item, float(count), np.nan, 0.0, "工单", basis))
-                continue
-            these = found[found["item"] == item.id]
-            if not len(these):
-                plan.append((name, item, 0.0, np.nan, 0.0, "", ""))
-                continue
-            total = float(these["count"].sum())
-            effective = these["chosen"].fillna(item.points[0]) * these["count"]
-            chosen = (float(effective.sum() / total) if total and these["chosen"].notna().any() else np.nan)
-            notes = "；".join(f"{n}(第{int(r)}行)" if n else f"记录第{int(r)}行"
-                             for n, r in zip(these["note"], these["source_row"]))
-            plan.append((name, item, total, chosen, float(these["repeats"].sum()), "记录", notes))
+                entry = [name, item, float(count), np.nan, 0.0, "工单", _basis(item, values, label, count)]
+            elif len(these):
+                total = float(these["count"].sum())
+                effective = these["chosen"].fillna(item.points[0]) * these["count"]
+                chosen = (float(effective.sum() / total) if total and these["chosen"].notna().any() else np.nan)
+                notes = "；".join(f"{n}(第{int(r)}行)" if n else f"记录第{int(r)}行"
+                                 for n, r in zip(these["note"], these["source_row"]))
+                entry = [name, item, total, chosen, float(these["repeats"].sum()), "记录", notes]
+            else:
+                entry = [name, item, 0.0, np.nan, 0.0, "", "导出中没有计算此项所需的列，可在考核记录中填写"
+                         if item.measure else ""]
+            voiding = [key for key in item.void_if if found["count"][found["item"] == key].sum() > 0]
+            if entry[2] and voiding:
+                entry[2] = 0.0
+                entry[6] += "；但本月有" + "、".join(f"“{rulebook.item(key).name}”" for key in voiding) + "的记录，不奖励"
+            plan.append(tuple(entry))
     if plan:
         amounts, defaulted, _ = scoring.item_with_messages(
             rulebook, [p[1].id for p in plan], [p[2] for p in plan], [p[3] for p in plan],
@@ -408,9 +408,14 @@ def assess_month(ledger: Ledger, rulebook: Rulebook, month: str, *, findings: Fi
     results = []
     for name in names:
         mine = (units_of_rows == name).to_numpy(bool)
-        results.append(_unit_result(name, lines[name], rulebook, month, int(mine.sum()), int(overdue_all[mine].sum()),
-                                    int(assessed_all[mine].sum()), bool(ledger.stages),
-                                    findings.fees.get(name, np.nan), history, parties[name]))
+        result = _unit_result(name, lines[name], rulebook, month, int(mine.sum()), int(overdue_all[mine].sum()),
+                              int(assessed_all[mine].sum()), bool(ledger.stages),
+                              findings.fees.get(name, np.nan), history, parties[name])
+        for stage in dict.fromkeys(band.stage for band in rulebook.bands):
+            points = rows[f"{stage}得分"].to_numpy(float)[mine] if f"{stage}得分" in rows.columns else np.array([])
+            points = points[~np.isnan(points)]
+            result.band_means[stage] = float(points.mean()) if len(points) else np.nan
+        results.append(result)
 
     areas = rows["area"].fillna("(空)") if "area" in rows.columns else pd.Series("(空)", index=rows.index)
     priorities = rows["priority"].fillna("(空)") if "priority" in rows.columns else pd.Series("(空)", index=rows.index)
@@ -425,20 +430,49 @@ def assess_month(ledger: Ledger, rulebook: Rulebook, month: str, *, findings: Fi
     }, timed=bool(ledger.stages))
 
 
-def _misplaced_findings(rulebook: Rulebook, findings: Findings, parties: dict[str, str]) -> pd.DataFrame:
-    """Findings rows naming an item aimed at another party than the unit's, as rejected rows
-    (removed from ``findings.rows``)."""
+def _measurable(item: Item, ledger: Ledger) -> bool:
+    """Whether the tickets give an item's measure: its stage was timed, its flag column or the
+    handling times are in the export. Otherwise the assessor enters the count in the findings."""
+    kind, _, argument = item.measure.partition(":")
+    if kind in ("overdue", "none_overdue"):
+        return any(stage in ledger.stages for stage in argument.split("|"))
+    if kind == "flag":
+        return argument in ledger.rows.columns
+    return "dispatched_at" in ledger.rows.columns and bool({"replied_at", "closed_at"} & set(ledger.rows.columns))
+
+
+def _unusable_findings(rulebook: Rulebook, findings: Findings, parties: dict[str, str],
+                       from_tickets: set[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(usable rows, rejected rows)`` of the findings: rows naming an item the tickets already
+    count, or an item aimed at another party than the unit's, are rejected with their reason."""
     rows = findings.rows
-    wrong = np.array([rulebook.party_of(rulebook.item(i)) != parties.get(u, rulebook.party)
-                      for u, i in zip(rows["unit"], rows["item"])], dtype=bool)
+    reasons = []
+    for unit, key in zip(rows["unit"], rows["item"]):
+        item = rulebook.item(key)
+        party = parties.get(unit, rulebook.party)
+        if key in from_tickets:
+            reasons.append(f"“{item.name}”由工单计算({_measure_words(item)})，不在考核记录中填写")
+        elif rulebook.party_of(item) != party:
+            reasons.append(f"“{item.name}”只考核{rulebook.party_of(item)}，“{unit}”是{party}")
+        else:
+            reasons.append("")
+    reasons = np.array(reasons, dtype=object)
+    wrong = reasons != ""
     out = pd.DataFrame({
-        "源文件": "", "源行号": rows["source_row"][wrong].astype(int), "工单号": "", "列": "考核项",
-        "原值": rows["item"][wrong],
-        "原因": [f"“{rulebook.item(i).name}”只考核{rulebook.party_of(rulebook.item(i))}，"
-               f"“{u}”是{parties.get(u, rulebook.party)}" for u, i in zip(rows["unit"][wrong], rows["item"][wrong])],
+        "源文件": findings.source, "源行号": rows["source_row"][wrong].astype(int), "工单号": "", "列": "考核项",
+        "原值": rows["item"][wrong], "原因": reasons[wrong],
     }, columns=list(REJECTED_COLUMNS))
-    findings.rows = rows[~wrong].reset_index(drop=True)
-    return out
+    return rows[~wrong].reset_index(drop=True), out
+
+
+def _measure_words(item: Item) -> str:
+    """What a measure counts, in words (超时工单、平均处理时长、二次投诉标记)."""
+    kind, _, argument = item.measure.partition(":")
+    if kind in ("overdue", "none_overdue"):
+        return f"{argument.replace('|', '或')}超时的工单"
+    if kind == "avg_hours_over":
+        return f"平均处理时长是否超过{argument}小时"
+    return f"“{CANONICAL_FIELDS.get(argument, argument)}”为是的工单"
 
 
 def _unit_parties(rulebook: Rulebook, names, units_of_rows: pd.Series, ticket_party: np.ndarray,

@@ -145,6 +145,11 @@ def apart_label(unit: str) -> str:
     return f"另计{'扣款' if unit == '元' else '扣分'}合计({unit})"
 
 
+def band_label(stage: str) -> str:
+    """The row of a unit's mean points of a ``[[bands]]`` stage (平均响应得分)."""
+    return f"平均{stage}得分"
+
+
 def layout(rulebook: Rulebook, unit: UnitResult) -> Layout:
     score_unit = rulebook.score.unit if rulebook.score is not None else "分"
     groups: dict[tuple, list[Line]] = {}
@@ -179,6 +184,7 @@ def layout(rulebook: Rulebook, unit: UnitResult) -> Layout:
         labels += ["是否合格"] if rulebook.score.pass_mark is not None else []
         labels += ["代维费(元)", "应付金额(元)"] if rulebook.payment is not None else []
     labels += [apart_label(u) for u in dict.fromkeys(b.apart for b in blocks if b.apart)]
+    labels += [band_label(stage) for stage in unit.band_means]
     labels += ["工单数", "超时工单", "及时率"] + (["合同预警", "近期得分"] if unit.scored else [])
     rows = {label: row + 2 + k for k, label in enumerate(labels)}
     return Layout(blocks, rows)
@@ -296,6 +302,7 @@ def _write_unit(book, f: _Formats, rulebook: Rulebook, unit: UnitResult, name: s
 
     rows = place.rows
     at = {label: cell(row, AMOUNT, True, True) for label, row in rows.items()}
+    band_labels = {band_label(stage): mean for stage, mean in unit.band_means.items()}
     values = {apart_label(u): ("=" + "".join(cells).lstrip("+"), unit.apart.get(u, 0.0), f.value)
               for u, cells in apart_cells.items()}
     if unit.scored:
@@ -324,6 +331,10 @@ def _write_unit(book, f: _Formats, rulebook: Rulebook, unit: UnitResult, name: s
                 "error_title": "代维费", "error_message": "代维费应为不小于0的金额(元)"})
         elif label == "工单数":
             sheet.write_number(row, AMOUNT, unit.tickets, f.plain)
+        elif label in band_labels:
+            sheet.write(row, AMOUNT, _cached(round(band_labels[label], 4)), f.plain)
+        elif label == "超时工单" and math.isnan(unit.timely_rate):
+            sheet.write_string(row, AMOUNT, "未计时", f.plain)
         elif label == "超时工单":
             sheet.write_number(row, AMOUNT, unit.overdue, f.plain)
         elif label == "及时率":
@@ -363,6 +374,8 @@ def _row_note(rulebook: Rulebook, label: str) -> str:
         return "各环节均未超时的工单 / 有环节计时的工单数(未计时: 本办法没有时限，或导出中没有计时所需的时间列)"
     if label.startswith("另计"):
         return "与得分单位不同的考核项(扣为正、奖为负)，单独合计，不计入得分"
+    if label.startswith("平均") and label.endswith("得分"):
+        return "各张工单按历时分档得分(见规则清单)的平均值；逐单得分见台账"
     score = rulebook.score
     if label == "扣分合计" and rulebook.categories:
         return "各类扣分小计之和(每类最多扣该类分值)"
@@ -421,7 +434,9 @@ def _write_summary(book, f: _Formats, assessment: Assessment, names, layouts, mo
     rulebook = assessment.rulebook
     sheet = book.add_worksheet("汇总")
     aparts = list(dict.fromkeys(u for unit in assessment.units for u in unit.apart))
-    labels = list(SUMMARY[:-1]) + [apart_label(u) for u in aparts] + [SUMMARY[-1]]
+    bands = list(dict.fromkeys(stage for unit in assessment.units for stage in unit.band_means))
+    labels = (list(SUMMARY[:-1]) + [apart_label(u) for u in aparts] + [band_label(b) for b in bands]
+              + [SUMMARY[-1]])
     sheet.set_column(0, 0, 16)
     sheet.set_column(1, len(labels) - 2, 10)
     sheet.set_column(len(labels) - 1, len(labels) - 1, 60)
@@ -434,17 +449,21 @@ def _write_summary(book, f: _Formats, assessment: Assessment, names, layouts, mo
         sheet.write_string(2, j, label, f.header)
     linked = {"扣分": "扣分合计", "加分": "加分合计", "得分": "得分", "等级": "等级", "是否合格": "是否合格",
               "代维费(元)": "代维费(元)", "应付金额(元)": "应付金额(元)", "工单数": "工单数", "超时工单": "超时工单",
-              "及时率": "及时率", **{apart_label(u): apart_label(u) for u in aparts}}
+              "及时率": "及时率", **{apart_label(u): apart_label(u) for u in aparts},
+              **{band_label(b): band_label(b) for b in bands}}
     for i, (unit, name, place) in enumerate(zip(assessment.units, names, layouts), start=3):
         cached = {"扣分": unit.deducted, "加分": unit.bonus, "得分": unit.score, "等级": unit.grade,
                   "是否合格": None if unit.passed is None else ("合格" if unit.passed else "不合格"),
                   "代维费(元)": unit.fee, "应付金额(元)": unit.paid, "工单数": unit.tickets, "超时工单": unit.overdue,
-                  "及时率": unit.timely_rate, **{apart_label(u): unit.apart.get(u, 0.0) for u in aparts}}
+                  "及时率": unit.timely_rate, **{apart_label(u): unit.apart.get(u, 0.0) for u in aparts},
+                  **{band_label(b): round(unit.band_means.get(b, np.nan), 4) for b in bands}}
         sheet.write_string(i, 0, unit.unit, f.plain)
         for j, label in enumerate(labels[1:-1], start=1):
             style = f.rate if label == "及时率" else f.money if "元" in label else f.plain
             source = linked[label]
-            if source not in place.rows or (label == "及时率" and math.isnan(unit.timely_rate)):
+            untimed = label == "超时工单" and math.isnan(unit.timely_rate)
+            if untimed or source not in place.rows or (label in ("及时率", *map(band_label, bands))
+                                                       and math.isnan(cached[label])):
                 sheet.write_string(i, j, "—", f.plain)
                 continue
             reference = f"{quote_sheetname(name)}!{xl_rowcol_to_cell(place.rows[source], AMOUNT, True, True)}"

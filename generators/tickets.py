@@ -66,6 +66,8 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "repeat": ("二次投诉", "重复投诉"),
     "party": ("人员类别", "人员性质", "人员类型"),
     "system_deadline": ("系统时限", "整体时限时间", "整体时限", "处理时限"),
+    "time_limit": ("办理时限", "办理期限", "承诺时限"),
+    "households": ("户数", "投诉户数", "涉及户数"),
 }
 REQUIRED_FIELDS = ("ticket_id", "dispatched_at")
 TIME_FIELDS = ("dispatched_at", "accepted_at", "replied_at", "closed_at", "visited_at", "notified_at")
@@ -76,7 +78,7 @@ AFTER_DISPATCH = ("accepted_at", "replied_at", "closed_at", "visited_at")
 # Identifier-like text: surrounding whitespace is noise and is trimmed. Free text (content,
 # customer, address, result, suspended, extra columns) is kept exactly as written.
 TRIMMED_FIELDS = ("ticket_id", "unit", "handler", "kind", "priority", "area", "phone", "satisfaction", "party",
-                  "system_deadline")
+                  "system_deadline", "time_limit", "households")
 FLAG_TRUE = ("是", "Y", "YES", "TRUE", "1", "√", "✓", "有")
 FLAG_FALSE = ("否", "N", "NO", "FALSE", "0", "×", "✗", "无")
 HEADER_SCAN_ROWS = 50

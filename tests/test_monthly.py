@@ -18,6 +18,7 @@ from generators.monthly import (
     FINDING_COLUMNS,
     HISTORY_COLUMNS,
     assess_month,
+    no_findings,
     read_findings,
     read_history,
     with_month,
@@ -25,8 +26,10 @@ from generators.monthly import (
 )
 from generators.monthly_book import AMOUNT, COUNT, layout, sheet_names, write_monthly
 from udfs import rulebook, scoring
+from udfs.errors import KaoheError
 
-SCORED = [info.name for info in rulebook.installed() if rulebook.load(info.name).score is not None]
+SCORED = [info.name for info in rulebook.installed() if rulebook.load(info.name).can_score]
+UNSCORED = [info.name for info in rulebook.installed() if not rulebook.load(info.name).can_score]
 UNITS = ("甲代维", "乙代维", "丙代维")
 
 
@@ -100,6 +103,20 @@ def test_every_formula_computes_what_the_engine_cached(name, tmp_path):
         assert summary.cell(i, 7).value == pytest.approx(unit.score)
 
 
+@pytest.mark.parametrize("name", UNSCORED)
+def test_a_rulebook_that_cannot_score_says_so_and_gives_no_score(name, tmp_path):
+    """No items (the source carries no scoring sheet) or no score rule: the month is refused with
+    the Chinese reason; asked for timeliness only, the table shows no score and says why."""
+    book = rulebook.load(name)
+    with pytest.raises(KaoheError, match="没有考核项：得分无法计算"):
+        assess_month(_no_tickets(), book, "2025-10")
+    assessment = assess_month(_no_tickets(), book, "2025-10", findings=no_findings(), timeliness_only=True)
+    path = tmp_path / "timeliness.xlsx"
+    write_monthly(assessment, path, calendar_version="test", sources={})
+    summary = openpyxl.load_workbook(path, data_only=True)["汇总"]
+    assert "得分无法计算" in summary.cell(2, 1).value
+
+
 @pytest.fixture(scope="module")
 def month_of_tickets(tmp_path_factory):
     """The demo contract's month: tickets, findings with a bad row of each kind, history."""
@@ -118,7 +135,7 @@ def month_of_tickets(tmp_path_factory):
         [units[2], "一2", 3, "", "", ""],
         ["", "一2", 1, "", "", "没有单位"],                        # rejected: no unit
         [units[2], "九9", 1, "", "", "不存在的项"],                # rejected: unknown item
-        [units[2], "二1", 1, "", "", "由工单计算的项"],            # rejected: measured item
+        [units[2], "二1", 1, "", "", "由工单计算的项"],            # rejected by the month: the tickets count it
         [units[2], "一1", 1, 20, "", "超出范围"],                  # rejected: outside 5~15
         [units[2], "一2", "两次", "", "", ""],                    # rejected: not a number
         [units[1], "代维费", "", 1, "", "重复的代维费"],           # rejected: fee given twice
@@ -138,10 +155,9 @@ def test_findings_rows_are_used_or_rejected_with_their_row(month_of_tickets):
     findings = read_findings(findings_path, book)
     assert findings.read == 13 and findings.reconciles
     reasons = dict(zip(findings.rejected["源行号"], findings.rejected["原因"]))
-    assert set(reasons) == {9, 10, 11, 12, 13, 14}
+    assert set(reasons) == {9, 10, 12, 13, 14}
     assert "缺少考核单位" in reasons[9]
     assert "没有考核项" in reasons[10]
-    assert "由工单计算" in reasons[11]
     assert "超出范围" in reasons[12] and findings.rejected.set_index("源行号").loc[12, "列"] == "选定值"
     assert "不是数字" in reasons[13]
     assert "已在前面给出" in reasons[14]
@@ -153,6 +169,10 @@ def test_assessment_combines_tickets_findings_and_history(month_of_tickets):
     assessment = assess_month(ledger, book, "2025-10", findings=read_findings(findings_path, book),
                               history=read_history(history_path))
     by_unit = {u.unit: u for u in assessment.units}
+    # a finding for an item the tickets already count is rejected by the month, with its row
+    rejected = assessment.rejected.set_index("源行号")
+    assert "由工单计算" in rejected.loc[11, "原因"] and rejected.loc[11, "源文件"] == findings_path.name
+    assert assessment.counts["记录拒收"] == 6 and assessment.counts["记录采用"] == 7
     first = {line.item.id: line for line in by_unit[units[0]].lines}
     assert first["一1"].count == 3 and first["一1"].chosen == pytest.approx(25 / 3)
     assert first["一1"].amount == pytest.approx(15)  # 25 capped at the item's 15 points

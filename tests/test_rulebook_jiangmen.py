@@ -77,4 +77,4 @@ def test_working_day_limits_and_missing_priority():
     # 参数修改 2 working days from Fri 2025-09-26 10:00: Sun 09-28 (make-up workday) is day 1, Mon 09-29 day 2 → 24:00.
     assert scoring.due(BOOK, "参数修改", np.datetime64("2025-09-26T10:00", "s")) == np.datetime64("2025-09-30T00:00", "s")
     deadlines, messages = scoring.due_with_messages(BOOK, "回复", np.datetime64("2025-09-29T08:00", "s"), None)
-    assert np.isnat(deadlines) and "没有适用于 优先级=(空)" in messages[()]
+    assert np.isnat(deadlines) and "没有适用于优先级为空的时限" in messages[()]

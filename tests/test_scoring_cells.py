@@ -88,7 +88,7 @@ def test_kh_due_agrees_with_the_engine():
     assert out[2, 0] is None and out[3, 0] == "#日期无法识别: 2025-13-01"
     engine = scoring.due("poyang", "处理", np.datetime64("2025-09-29T17:00", "s"), None, "城区", "故障")
     assert out[1, 0] == engine.astype(dt.datetime)
-    assert kh_due("jiangmen", "回复", "2025-09-29 08:00")[0, 0].startswith("#“回复”环节没有适用于 优先级=(空)")
+    assert kh_due("jiangmen", "回复", "2025-09-29 08:00")[0, 0].startswith("#“回复”环节没有适用于优先级为空的时限")
 
 
 def test_kh_rulebooks_spills_a_column_of_the_installed():

@@ -28,6 +28,27 @@ CASES = tomllib.loads((Path(__file__).parent / "cases" / "deadlines.toml").read_
 BH = "08:00-12:00,14:30-18:00"
 
 
+def _serial_text(value) -> str:
+    """A cell function's datetime as the cases write times (seconds only when there are some)."""
+    if not hasattr(value, "strftime"):
+        return str(value)
+    return value.strftime("%Y-%m-%d %H:%M:%S" if value.second else "%Y-%m-%d %H:%M")
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if "suspensions" not in c and "suspended_hours" not in c],
+                         ids=lambda c: f"{c['start']} +{c['limit']}{c['unit']}")
+def test_worked_deadline_through_the_cell_functions(case):
+    """KH_DEADLINE (and KH_DUE where the case names a rulebook row) give the worked deadline."""
+    from udfs.scoring_cells import kh_due
+    from udfs.timeliness_cells import kh_deadline
+
+    args = [case["start"], case["limit"], case["unit"]] + ([case["hours"]] if "hours" in case else [])
+    assert _serial_text(kh_deadline(*args)[0, 0]) == case["due"], case["why"]
+    if "rulebook" in case:
+        due = kh_due(case["rulebook"], case["stage"], case["start"], None, None, case.get("kind"))
+        assert _serial_text(due[0, 0]) == case["due"], case["why"]
+
+
 def suspended_of(case, tickets=1):
     if "suspensions" in case:
         suspensions, messages = parse_suspensions(np.array([";".join(case["suspensions"])] * tickets, dtype=object))
@@ -94,7 +115,7 @@ def test_bad_elements_keep_the_rest():
         deadline(np.array([moment("2025-09-29 08:00")] * 4), [2, -1, 1.5, 2], ["小时", "小时", "工作日", "周"])
     err = caught.value
     assert err.values[0] == moment("2025-09-29 10:00")
-    assert err.messages.tolist() == ["", "时限不能为负: -1", "天数须为整数: 1.5", "时限单位无法识别: 周(可用: 小时/分钟/天/工作日)"]
+    assert err.messages.tolist() == ["", "时限不能为负: -1", "天数须为整数: 1.5", "时限单位无法识别: 周(可用: 小时/分钟/天/天(含当天)/工作日)"]
 
 
 def test_open_tickets_are_judged_as_of_a_date():

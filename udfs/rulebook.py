@@ -92,7 +92,16 @@ Format (unknown keys are errors at every level; "text" and "source" are Chinese)
                           a ticket no row of a stage fits is not assessed at that stage
     ``unit`` ``天(含当天)`` counts the start day as day 1 ("当天开始1周内" = 7 天(含当天));
                           ``0 天`` is "当天": that calendar day, never moved to a working day
+    ``ticket_limit`` bool  optional: the limit is the ticket's own 办理时限 as the dispatch form
+                          gives it (``当天``, ``3日内``, ``5个工作日``; seed 004 附件1); ``limit`` and
+                          ``unit`` are then optional, the limit of tickets that give none
     ``source`` str, ``text`` str
+
+``[[bands]]`` — per-ticket points by elapsed hours (seed 001 客户服务质量评分: 响应时间小于1小时
+    5分 …), one row per band of one measured span: ``stage`` str (what is measured, e.g. 响应),
+    ``points`` num, ``from``/``until`` canonical fields (default ``dispatched_at`` →
+    ``accepted_at``), bounds in hours: ``over`` (>) or ``at_least`` (≥), ``below`` (<) or
+    ``within`` (≤), each optional; the bands of a stage must not overlap. ``source``, ``text``.
 
 ``[[grade_bands]]`` — ``label`` str, ``min`` num (included; optional = no lower end),
     ``below`` num (excluded; optional = no upper end). Bands must not overlap; a score in no band has no grade.
@@ -113,7 +122,10 @@ Format (unknown keys are errors at every level; "text" and "source" are Chinese)
     ``consequence`` str, ``source`` str, ``text`` str
 
 ``[[levels]]`` (optional) — complaint levels and their consequences: ``name``,
-    ``definition``, ``consequence``, ``source``.
+    ``definition``, ``consequence``, ``source``; optionally ``when`` [str], conditions any of
+    which classes a ticket at this level (``overdue:解决``: late at that stage; ``flag:repeat``;
+    ``at_least:households:5``: a field's number ≥ 5), checked in file order (等级从高), and
+    ``default`` bool, the level of a ticket that meets none. The ledger then shows 投诉等级.
 
 ``[columns]`` (optional) — extra ticket header spellings: ``"受理工单号" = "ticket_id"``;
     values are canonical fields (:data:`CANONICAL_FIELDS`, by id or Chinese label).
@@ -168,6 +180,8 @@ CANONICAL_FIELDS = {
     "repeat": "二次投诉",
     "party": "人员类别",
     "system_deadline": "系统时限",
+    "time_limit": "办理时限",
+    "households": "户数",
 }
 DEFAULT_PARTY = "代维公司"
 _FIELD_BY_LABEL = {label: field for field, label in CANONICAL_FIELDS.items()}
@@ -247,10 +261,39 @@ class TimeLimit:
     kind: tuple[str, ...] = ()
     start_field: str = "dispatched_at"
     end_field: str = ""
+    ticket_limit: bool = False
 
     @property
     def specificity(self) -> int:
         return bool(self.priority) + bool(self.area) + bool(self.kind)
+
+
+@dataclasses.dataclass(frozen=True)
+class Band:
+    """Points for a ticket whose elapsed hours lie in (``lower``, ``upper``), each end included
+    as its flag says; absent ends are 0 (included) and infinity."""
+
+    stage: str
+    points: float
+    source: str
+    text: str
+    lower: float = 0.0
+    lower_inclusive: bool = True
+    upper: float = math.inf
+    upper_inclusive: bool = False
+    start_field: str = "dispatched_at"
+    end_field: str = "accepted_at"
+
+    def contains(self, hours):
+        above = hours >= self.lower if self.lower_inclusive else hours > self.lower
+        under = hours <= self.upper if self.upper_inclusive else hours < self.upper
+        return above & under
+
+    @property
+    def range_text(self) -> str:
+        low = "" if self.lower == 0 and self.lower_inclusive else f"{self.lower:g}小时{'(含)' if self.lower_inclusive else '(不含)'}以上"
+        high = "" if math.isinf(self.upper) else f"{self.upper:g}小时{'(含)' if self.upper_inclusive else '(不含)'}以内"
+        return "至".join(p for p in (low, high) if p) or "任意"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -289,6 +332,8 @@ class Level:
     definition: str
     consequence: str
     source: str
+    when: tuple[str, ...] = ()  # conditions, any of which puts a ticket at this level
+    default: bool = False       # the level of a ticket that meets no level's conditions
 
 
 @dataclasses.dataclass(frozen=True)
@@ -304,6 +349,7 @@ class Rulebook:
     categories: tuple[Category, ...] = ()
     items: tuple[Item, ...] = ()
     time_limits: tuple[TimeLimit, ...] = ()
+    bands: tuple[Band, ...] = ()
     grade_bands: tuple[GradeBand, ...] = ()
     payment: Payment | None = None
     risks: tuple[Risk, ...] = ()
@@ -573,7 +619,7 @@ def _parse(path: Path) -> Rulebook:
         line = f" 第{match.group(1)}行" if match else ""
         raise KaoheError(f"规则文件 {path.name}{line}: TOML 语法错误({err})", f"{path.name}: TOML syntax error: {err}")
     reader = _Reader(path, text)
-    top = _Table(reader, data, (), ("rulebook", "score", "categories", "items", "time_limits", "grade_bands",
+    top = _Table(reader, data, (), ("rulebook", "score", "categories", "items", "time_limits", "bands", "grade_bands",
                                     "payment", "risks", "levels", "columns"))
     head = _Table(reader, top.raw("rulebook", True), ("rulebook",),
                   ("name", "title", "source", "version", "period", "assumptions", "extends"))
@@ -593,6 +639,11 @@ def _parse(path: Path) -> Rulebook:
     categories = section("categories", _categories)
     items = section("items", _items, categories, score)
     time_limits = section("time_limits", _time_limits)
+    levels = section("levels", _levels)
+    for index, level in enumerate(levels):
+        for condition in level.when:
+            if condition.startswith("overdue:") and condition[8:] not in {limit.stage for limit in time_limits}:
+                reader.fail(("levels", index, "when"), f"时限表中没有环节“{condition[8:]}”", f"no time-limit stage {condition[8:]!r}")
     for index, item in enumerate(items):
         if item.measure.split(":")[0] in ("overdue", "none_overdue"):
             for stage in item.measure.split(":", 1)[1].split("|"):
@@ -611,10 +662,11 @@ def _parse(path: Path) -> Rulebook:
         categories=categories,
         items=items,
         time_limits=time_limits,
+        bands=section("bands", _bands),
         grade_bands=section("grade_bands", _grade_bands),
         payment=section("payment", _payment),
         risks=section("risks", _risks),
-        levels=section("levels", _levels),
+        levels=levels,
         columns=section("columns", _columns),
         extends=base.name if base is not None else "",
     )
@@ -766,8 +818,8 @@ def _time_limits(reader, rows) -> tuple[TimeLimit, ...]:
     out = []
     for index, row in enumerate(rows):
         t = _Table(reader, row, ("time_limits", index), ("stage", "limit", "unit", "hours", "priority", "area", "kind",
-                                                         "from", "until", "source", "text"))
-        unit = t.text("unit", True)
+                                                         "from", "until", "ticket_limit", "source", "text"))
+        unit = t.text("unit", not t.raw("ticket_limit", False)) or "天"
         try:
             unit_code(unit)
         except KaoheError as err:
@@ -784,10 +836,12 @@ def _time_limits(reader, rows) -> tuple[TimeLimit, ...]:
             if field and field not in CANONICAL_FIELDS:
                 t.fail(key, f"不是标准字段: {field}(可用: {', '.join(CANONICAL_FIELDS)})", f"not a canonical field: {field!r}")
             fields.append(field)
-        limit = TimeLimit(stage=t.text("stage", True), limit=t.number("limit", True, minimum=0), unit=unit,
+        ticket_limit = t.flag("ticket_limit", False)
+        limit = TimeLimit(stage=t.text("stage", True), limit=t.number("limit", not ticket_limit, minimum=0,
+                                                                        default=math.nan), unit=unit,
                           source=t.text("source", True), text=t.text("text", True), hours=hours,
                           priority=t.texts("priority"), area=t.texts("area"), kind=t.texts("kind"),
-                          start_field=fields[0] or "dispatched_at", end_field=fields[1])
+                          start_field=fields[0] or "dispatched_at", end_field=fields[1], ticket_limit=ticket_limit)
         for other in out:
             if other.stage == limit.stage and all(set(getattr(other, k)) & set(getattr(limit, k)) or
                                                   (not getattr(other, k) and not getattr(limit, k))
@@ -795,6 +849,40 @@ def _time_limits(reader, rows) -> tuple[TimeLimit, ...]:
                 t.fail("stage", f"与前面一行时限重复(同一环节、优先级、区域、类型): {limit.stage}",
                        f"duplicates an earlier row for stage {limit.stage!r}")
         out.append(limit)
+    return tuple(out)
+
+
+def _bands(reader, rows) -> tuple[Band, ...]:
+    out = []
+    for index, row in enumerate(rows):
+        t = _Table(reader, row, ("bands", index), ("stage", "points", "from", "until", "over", "at_least", "below",
+                                                   "within", "source", "text"))
+        for a, b in (("over", "at_least"), ("below", "within")):
+            if a in t.data and b in t.data:
+                t.fail(b, f"{a} 与 {b} 只能给一个", f"give {a} or {b}, not both")
+        fields = []
+        for key, default in (("from", "dispatched_at"), ("until", "accepted_at")):
+            field = _FIELD_BY_LABEL.get(t.text(key), t.text(key)) or default
+            if field not in CANONICAL_FIELDS:
+                t.fail(key, f"不是标准字段: {field}", f"not a canonical field: {field!r}")
+            fields.append(field)
+        lower = t.number("over" if "over" in t.data else "at_least", minimum=0, default=0.0)
+        upper = t.number("below" if "below" in t.data else "within", minimum=0, default=math.inf)
+        band = Band(stage=t.text("stage", True), points=t.number("points", True), source=t.text("source", True),
+                    text=t.text("text", True), lower=lower, lower_inclusive="over" not in t.data, upper=upper,
+                    upper_inclusive="within" in t.data, start_field=fields[0], end_field=fields[1])
+        if upper < lower or (upper == lower and not (band.lower_inclusive and band.upper_inclusive)):
+            t.fail("points", f"区间为空: {band.range_text}", "the band is empty")
+        for other in out:
+            if other.stage != band.stage:
+                continue
+            if (other.start_field, other.end_field) != (band.start_field, band.end_field):
+                t.fail("from", "同一环节的各档须用同样的 from/until", "the bands of a stage must share from/until")
+            probe = [x for x in (band.lower, band.upper, other.lower, other.upper) if not math.isinf(x)]
+            probe += [(a + b) / 2 for a in probe for b in probe] + [max(probe, default=0) + 1]
+            if any(band.contains(x) and other.contains(x) for x in probe):
+                t.fail("points", f"与前面一档重叠: {band.range_text} / {other.range_text}", "bands overlap")
+        out.append(band)
     return tuple(out)
 
 
@@ -850,9 +938,21 @@ def _risks(reader, rows) -> tuple[Risk, ...]:
 def _levels(reader, rows) -> tuple[Level, ...]:
     out = []
     for index, row in enumerate(rows):
-        t = _Table(reader, row, ("levels", index), ("name", "definition", "consequence", "source"))
-        out.append(Level(t.text("name", True), t.text("definition", True), t.text("consequence"), t.text("source", True)))
+        t = _Table(reader, row, ("levels", index), ("name", "definition", "consequence", "source", "when", "default"))
+        level = Level(t.text("name", True), t.text("definition", True), t.text("consequence"), t.text("source", True),
+                      t.texts("when"), t.flag("default", False))
+        for condition in level.when:
+            match = _WHEN.match(condition)
+            if not match or not (match.group(1) or (match.group(2) or match.group(3)) in CANONICAL_FIELDS):
+                t.fail("when", f"无法识别的条件: {condition}(可用: overdue:环节、flag:字段、at_least:字段:数)",
+                       f"unknown condition {condition!r} (use overdue:STAGE, flag:FIELD, at_least:FIELD:N)")
+        if level.default and any(other.default for other in out):
+            t.fail("default", "只能有一个默认等级", "only one level can be the default")
+        out.append(level)
     return tuple(out)
+
+
+_WHEN = re.compile(r"^overdue:([^:]+)$|^flag:(\w+)$|^at_least:(\w+):\d+(?:\.\d+)?$")
 
 
 def _columns(reader, data) -> tuple[tuple[str, str], ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from .rulebook import RISK_OPS, Item, Rulebook, TimeLimit, load
@@ -31,6 +32,9 @@ def amount(item: Item) -> str:
 
 
 def _limit(row: TimeLimit) -> str:
+    if row.ticket_limit:
+        default = "" if row.limit != row.limit else f"；未填时 {_limit(dataclasses.replace(row, ticket_limit=False))}"
+        return f"按工单的办理时限(当天、N日内…){default}"
     code = unit_code(row.unit)
     if same_day(row.limit, code):
         return "当天"
@@ -45,7 +49,7 @@ def _clock(row: TimeLimit) -> str:
     code = unit_code(row.unit)
     if row.hours:
         return f"工作时段 {row.hours}(工作日)"
-    return {0: "自然时间", 1: "自然时间", 2: "自然日", 3: "工作日", 4: "自然日(含当天)"}[code]
+    return {0: "自然时间", 1: "自然时间", 2: "自然日", 3: "工作日", 4: "自然日(含当天)", 5: "自然月"}[code]
 
 
 def _score_lines(book: Rulebook) -> list[str]:

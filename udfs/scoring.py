@@ -381,6 +381,33 @@ def risk(rulebook, monthly_scores, monthly_timely_rates=None) -> str:
     return "；".join(risk_list(rulebook, monthly_scores, monthly_timely_rates))
 
 
+# -- points by elapsed hours ---------------------------------------------------------------------------
+def band_points_with_messages(rulebook, stage, hours) -> tuple[np.ndarray, np.ndarray]:
+    """Like :func:`band_points` but returns ``(points, messages)``."""
+    book = _book(rulebook)
+    bands = [band for band in book.bands if band.stage == str(stage).strip()]
+    values = _floats(hours)
+    points = np.full(values.shape, np.nan)
+    messages = np.full(values.shape, "", dtype=object)
+    if not bands:
+        stages = "、".join(dict.fromkeys(b.stage for b in book.bands)) or "无"
+        messages[...] = f"考核办法“{book.name}”没有按历时计分的“{stage}”(有: {stages})"
+        return points, messages
+    with np.errstate(invalid="ignore"):
+        messages[values < 0] = "历时不能为负"
+        for band in bands:
+            points = np.where(np.isnan(points) & band.contains(values), band.points, points)
+    messages[~np.isnan(values) & np.isnan(points) & (messages == "")] = "历时不在任何一档内"
+    return points, messages
+
+
+def band_points(rulebook, stage, hours) -> np.ndarray:
+    """Points per ticket from the rulebook's ``[[bands]]`` of ``stage`` for elapsed ``hours``
+    (seed 001: 响应时间小于1小时 5分, 1至3小时 4分, 3至24小时 3分, 超过24小时 1分). Empty hours
+    give NaN."""
+    return collect(*band_points_with_messages(rulebook, stage, hours))
+
+
 # -- deadlines -------------------------------------------------------------------------------------
 def _text(value) -> str:
     return "" if value is None or (isinstance(value, float) and value != value) else str(value).strip()

@@ -1,4 +1,4 @@
-"""Cell functions for rulebooks and scoring (KH_DUE, KH_DEDUCT, KH_ITEM, KH_TOTAL, KH_GRADE, KH_PASS,
+"""Cell functions for rulebooks and scoring (KH_DUE, KH_DEDUCT, KH_ITEM, KH_BAND, KH_TOTAL, KH_GRADE, KH_PASS,
 KH_PAYMENT, KH_RISK, KH_RULEBOOKS).
 
 Each only converts arguments and results; the rules live in the rulebook files and
@@ -126,6 +126,21 @@ def kh_item(rulebook, item, count, chosen=None, repeats=None):
         values, _, m4 = scoring.item_with_messages(book, ids, n, pick, rep)
         messages = merge_messages(m1, m2, m3, m4)
         return values, messages, empty & (messages == "")
+    return guarded(compute)
+
+
+@register("KH_BAND", "历时得分", "按考核办法的分档表，由历时(小时)给出每张工单的得分，如响应时间小于1小时5分、1至3小时4分、"
+          "3至24小时3分、超过24小时1分(各档边界见规则清单)。",
+          [BOOK, Arg("stage", "计分的环节，如 响应"), Arg("hours", "历时(可为整列，如 KH_ELAPSED 的结果)", "小时")],
+          "得分", '=KH_BAND("h_service_scoring","响应",2.5) → 4')
+def kh_band(rulebook, stage, hours):
+    def compute():
+        book = _book(rulebook)
+        (values,) = broadcast(hours)
+        numbers, messages, empty = _numbers(values, "历时")
+        points, more = scoring.band_points_with_messages(book, scalar(stage), numbers)
+        messages = merge_messages(messages, np.where(empty, "", more))
+        return points, messages, empty & (messages == "")
     return guarded(compute)
 
 

@@ -10,6 +10,8 @@ Counting follows DOMAIN.md's defaults:
 * 天 counts natural days, 工作日 working days; the start day is not counted, a last day
   that is not a working day moves to the next working day, and the period ends at 24:00
   of the last day, or at the close of business when business hours are given.
+* 个月 ends on the corresponding day of the month n months on (its last day when it has none),
+  moved to the next working day like a period of days (民法典第二百零二、二百零三条).
 * 天(含当天) counts natural days with the start day as day 1 ("当天开始1周内": a hand-over on
   Tue 10-14 is due Mon 10-20 24:00); the last day still moves to the next working day.
 * 当天 (0 天, or 1 天(含当天)) is that calendar day, ending at 24:00 (or the close of
@@ -38,7 +40,7 @@ _ORIGIN_DAY = int(ORIGIN.astype(np.int64))  # days since 1970
 _SAFE_MOMENT = np.int64(np.datetime64("2024-01-08T09:00:00", "s").astype(np.int64))  # a covered Monday
 NAT_INT = np.iinfo(np.int64).min
 
-HOUR, MINUTE, DAY, WORKDAY, DAY_COUNTED = range(5)
+HOUR, MINUTE, DAY, WORKDAY, DAY_COUNTED, MONTH = range(6)
 UNIT_NAMES = {
     HOUR: ("小时", "时", "h", "hr", "hrs", "hour", "hours"),
     MINUTE: ("分钟", "分", "min", "mins", "minute", "minutes"),
@@ -46,8 +48,10 @@ UNIT_NAMES = {
     WORKDAY: ("工作日", "个工作日", "wd", "workday", "workdays"),
     # "当天开始N天内": the start day is day 1 (DOMAIN default 12)
     DAY_COUNTED: ("天(含当天)", "日(含当天)", "自然日(含当天)", "天含当天", "日含当天", "d1"),
+    # Civil Code Art. 202: a month ends on the corresponding day (or the month's last day)
+    MONTH: ("个月", "月", "month", "months", "mo"),
 }
-UNIT_ZH = {HOUR: "小时", MINUTE: "分钟", DAY: "天", WORKDAY: "个工作日", DAY_COUNTED: "天(含当天)"}
+UNIT_ZH = {HOUR: "小时", MINUTE: "分钟", DAY: "天", WORKDAY: "个工作日", DAY_COUNTED: "天(含当天)", MONTH: "个月"}
 _UNIT_CODES = {name: code for code, names in UNIT_NAMES.items() for name in names}
 
 
@@ -253,9 +257,12 @@ def _base_deadline(start, limit, code, hours, calendar) -> tuple[np.ndarray, np.
         flat[position] = f"天数须为整数: {limit.reshape(-1)[position]:g}"
     n = whole.astype(np.int64)
     start_day = np.floor_divide(start, DAY_SECONDS).astype("datetime64[D]")
-    if code in (DAY, DAY_COUNTED):
-        offset = np.maximum(n - 1, 0) if code == DAY_COUNTED else n
-        last = start_day + offset.astype("timedelta64[D]")
+    if code in (DAY, DAY_COUNTED, MONTH):
+        if code == MONTH:
+            last = _add_months(start_day, n)
+        else:
+            offset = np.maximum(n - 1, 0) if code == DAY_COUNTED else n
+            last = start_day + offset.astype("timedelta64[D]")
         working, m1 = _is_working(calendar, last)
         rolled, m2 = _add_workdays(calendar, last, np.ones_like(n))
         today = same_day(whole, code)  # 当天 is that day: it never rolls, and needs no calendar
@@ -269,6 +276,14 @@ def _base_deadline(start, limit, code, hours, calendar) -> tuple[np.ndarray, np.
     close = hours.windows[-1][1] if hours else DAY_SECONDS
     # A zero-day period received after the close of business is due at once, not before it.
     return np.maximum(start, last.astype(np.int64) * DAY_SECONDS + close), messages, clock
+
+
+def _add_months(days: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """The corresponding day ``n`` months on, or that month's last day when it has none
+    (民法典第二百零二条: 1-31 + 1 month → 2-28/29)."""
+    month = days.astype("datetime64[M]") + np.asarray(n).astype("timedelta64[M]")
+    day_of_month = days - days.astype("datetime64[M]").astype("datetime64[D]")
+    return np.minimum(month.astype("datetime64[D]") + day_of_month, (month + 1).astype("datetime64[D]") - 1)
 
 
 def _is_working(calendar, days):
@@ -354,6 +369,44 @@ def _limits(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return limits, messages
 
 
+_LIMIT_TEXT = re.compile(r"^(\d+(?:\.\d+)?)\s*(个)?\s*(工作日|自然日|日|天|小时|分钟|h|d|wd|min)\s*(?:内|以内|之内)?$")
+
+
+def parse_limit(text) -> tuple[float, str] | str:
+    """A time limit written as on a dispatch form (附件1 办理时限: ``当天``, ``3日内``, ``5个工作日``,
+    ``24小时``) as ``(limit, unit)``, or a Chinese message. 当天/当日 is ``(0, "天")``: that day,
+    never moved; 即时 is ``(0, "小时")``."""
+    key = re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text))).lower() if text is not None else ""
+    if key in ("当天", "当日", "即日", "当天内", "当日内"):
+        return 0.0, "天"
+    if key in ("即时", "立即", "即办"):
+        return 0.0, "小时"
+    match = _LIMIT_TEXT.match(key)
+    if not match:
+        return f"时限无法识别: {text}(可写 当天、3日内、5个工作日、24小时)"
+    number, counter, unit = float(match.group(1)), match.group(2), match.group(3)
+    return number, "工作日" if unit in ("工作日", "wd") else "天" if unit in ("自然日", "日", "天", "d") else unit
+
+
+def _text_limits(limit_arr: np.ndarray, unit_arr: np.ndarray, shape):
+    """Limits given as text with no unit (``当天``, ``3日内``) split into number and unit; the
+    rest unchanged."""
+    if limit_arr.dtype.kind in "if":
+        return limit_arr, unit_arr
+    limits = np.broadcast_to(limit_arr, shape).astype(object).copy()
+    units = np.broadcast_to(unit_arr, shape).astype(object).copy()
+    for index, (value, unit) in enumerate(zip(limits.reshape(-1), units.reshape(-1))):
+        if isinstance(value, str) and value.strip() and (unit is None or not str(unit).strip()):
+            try:
+                float(value)
+                continue
+            except ValueError:
+                parsed = parse_limit(value)
+            if not isinstance(parsed, str):
+                limits.reshape(-1)[index], units.reshape(-1)[index] = parsed
+    return limits, units
+
+
 def _prepare(start, limit, unit, suspended):
     start_s = _seconds(start)
     limit_arr = np.asarray(limit)
@@ -361,6 +414,7 @@ def _prepare(start, limit, unit, suspended):
     unit_arr = np.asarray(unit, dtype=object)
     shape = np.broadcast_shapes(start_s.shape, limit_arr.shape, unit_arr.shape,
                                 np.shape(suspended) if suspended is not None and not isinstance(suspended, Suspensions) else ())
+    limit_arr, unit_arr = _text_limits(limit_arr, unit_arr, shape)
     return start_s, limit_arr, unit_arr, shape
 
 
@@ -644,10 +698,14 @@ def explain(start, end, limit, unit, *, hours=None, calendar=None, suspended=Non
             parts.append(f"时限 当天(至当日{'下班' if business else '24:00'}，不顺延)")
         else:
             days = int(float(limits[i]))
-            counted_from = "含当天" if code == DAY_COUNTED else "起算日不计"
-            nominal = start_day + np.timedelta64(days - 1 if code == DAY_COUNTED else days, "D")
             last = (due - np.timedelta64(1, "s")).astype("datetime64[D]")
-            parts.append(f"时限 {float(limits[i]):g}天(自然日，{counted_from})，第{days}日为 {_day_label(calendar, nominal)}")
+            if code == MONTH:
+                nominal = _add_months(np.array([start_day]), np.array([days]))[0]
+                parts.append(f"时限 {days}个月(到期月的对应日止)，为 {_day_label(calendar, nominal)}")
+            else:
+                counted_from = "含当天" if code == DAY_COUNTED else "起算日不计"
+                nominal = start_day + np.timedelta64(days - 1 if code == DAY_COUNTED else days, "D")
+                parts.append(f"时限 {float(limits[i]):g}天(自然日，{counted_from})，第{days}日为 {_day_label(calendar, nominal)}")
             if last > nominal and scalar_suspended is None and not isinstance(suspended, Suspensions):
                 _, skipped = _walk(calendar, nominal, last - np.timedelta64(1, "D"), lambda d: "")
                 parts.append(f"非工作日 {'、'.join(skipped)}，顺延至 {_day_label(calendar, last)}")

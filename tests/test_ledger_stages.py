@@ -1,0 +1,76 @@
+"""The ledger through the command line on exports that look like real ones: stage fields per
+time-limit row, tickets a stage does not apply to, real header spellings, the system's own
+deadline as a cross-check, and the late-December calendar caveat."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import openpyxl
+
+from generators.cli import main
+
+
+def _ledger(tmp_path, text: str, rulebook: str, month: str):
+    export = tmp_path / "export.csv"
+    export.write_text(text, encoding="utf-8-sig")
+    out = tmp_path / "台账.xlsx"
+    code = main(["ledger", str(export), "--rulebook", rulebook, "--month", month, "--out", str(out)])
+    book = openpyxl.load_workbook(out)
+    rows = list(book["台账"].iter_rows(values_only=True))
+    ledger = [dict(zip(rows[0], row)) for row in rows[1:]]
+    notes = {row[0]: row[1] for row in book["说明"].iter_rows(values_only=True)}
+    return code, {str(r["工单号"]): r for r in ledger}, notes
+
+
+def test_a_visit_column_filled_for_one_ticket_loses_no_ticket(tmp_path, capsys):
+    """Jiangmen 回访 is split by kind: a ticket of another kind is not assessed at 回访 and stays
+    in the ledger (it used to reject the whole month); a 特急 ticket signed 1 h late still counts."""
+    code, rows, notes = _ledger(tmp_path, (
+        "工单号,考核单位,优先级,工单类型,派单时间,签收时间,回复时间,回访时间,附加列\n"
+        "T1,甲,特急,网络质量,2025-10-14 10:00,2025-10-14 13:00,2025-10-14 19:00,,x\n"
+        "T2,甲,一般,处理期间已解决,2025-10-14 10:00,2025-10-14 11:00,2025-10-14 12:00,2025-10-14 18:00,y\n"
+        "T3,乙,紧急,故障,2025-10-15 10:00,2025-10-15 11:00,2025-10-15 12:00,,\n"), "jiangmen", "2025-10")
+    assert code == 0
+    assert (notes["读入行数"], notes["入账行数"], notes["拒收行数"]) == (3, 3, 0)
+    assert rows["T1"]["签收及时"] == "否" and rows["T1"]["扣分"] == 2
+    assert rows["T1"]["回访及时"] == "不考核" and "不考核" in rows["T1"]["考核说明"]
+    assert rows["T2"]["回访及时"] == "是" and rows["T2"]["回访截止"] == dt.datetime(2025, 10, 15)
+    assert "不考核 2" in capsys.readouterr().out
+
+
+def test_real_export_headers_and_the_system_deadline(tmp_path, capsys):
+    """签单时间/回单时间/结单日期/受理号码 are recognised; the export's 整体时限时间 is compared with
+    the rulebook's deadline and a difference is listed on the ticket and on screen."""
+    code, rows, _ = _ledger(tmp_path, (
+        "工单流水号,代维公司,紧急程度,派发时间,签单时间,回单时间,结单日期,受理号码,整体时限时间\n"
+        "E1,甲,一般,2025-10-14 10:00,2025-10-14 11:00,2025-10-15 09:00,2025-10-15 10:00,13812345678,2025-10-15 10:00\n"
+        "E2,甲,特急,2025-10-14 10:00,2025-10-14 11:00,2025-10-14 18:00,2025-10-14 19:00,13812345679,2025-10-14 20:00\n"),
+        "jiangmen", "2025-10")
+    assert code == 0
+    e1, e2 = rows["E1"], rows["E2"]
+    assert e1["签收时间"] == dt.datetime(2025, 10, 14, 11) and e1["回复时间"] == dt.datetime(2025, 10, 15, 9)
+    assert e1["归档时间"] == dt.datetime(2025, 10, 15, 10) and e1["联系电话"] == "13812345678"
+    # 一般 24 h → due 10-15 10:00, as the system says; 特急 10 h → 10-14 20:00, as the system says
+    assert not e1["考核说明"] and not e2["考核说明"]
+    code, rows, _ = _ledger(tmp_path, (
+        "工单流水号,代维公司,紧急程度,派发时间,签单时间,回单时间,整体时限时间\n"
+        "E3,甲,紧急,2025-10-14 10:00,2025-10-14 11:00,2025-10-14 18:00,2025-10-15 10:00\n"), "jiangmen", "2025-10")
+    # 紧急 15 h → 10-15 01:00; the system's 10-15 10:00 is 9 hours later
+    assert "系统时限 2025-10-15 10:00 比本办法“回复”截止 2025-10-15 01:00 晚 9.00 小时" in rows["E3"]["考核说明"]
+    assert "系统时限与本办法截止时间不同" in capsys.readouterr().out
+
+
+def test_late_december_of_the_last_loaded_year_carries_a_caveat(tmp_path, capsys):
+    """While 2027's schedule is not loaded, a December 2026 ledger says its working days may still
+    change; the deadlines themselves stay plain values."""
+    code, rows, notes = _ledger(tmp_path, (
+        "工单号,考核单位,优先级,派单时间,签收时间,回复时间\n"
+        "D1,甲,一般,2026-12-22 10:00,2026-12-22 11:00,2026-12-23 09:00\n"), "jiangmen", "2026-12")
+    assert code == 0 and rows["D1"]["回复截止"] == dt.datetime(2026, 12, 23, 10)
+    assert "2027年节假日安排尚未加载" in capsys.readouterr().out
+    assert "2027年节假日安排尚未加载" in notes["日历提示"]
+    _, _, notes = _ledger(tmp_path, (
+        "工单号,考核单位,优先级,派单时间,签收时间,回复时间\n"
+        "N1,甲,一般,2026-11-10 10:00,2026-11-10 11:00,2026-11-11 09:00\n"), "jiangmen", "2026-11")
+    assert "日历提示" not in notes
