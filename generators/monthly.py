@@ -417,10 +417,10 @@ def assess_month(ledger: Ledger, rulebook: Rulebook, month: str, *, findings: Fi
             result.band_means[stage] = float(points.mean()) if len(points) else np.nan
         results.append(result)
 
-    areas = rows["area"].fillna("(空)") if "area" in rows.columns else pd.Series("(空)", index=rows.index)
-    priorities = rows["priority"].fillna("(空)") if "priority" in rows.columns else pd.Series("(空)", index=rows.index)
+    areas = rows["area"].fillna("未填") if "area" in rows.columns else pd.Series("未填", index=rows.index)
+    priorities = rows["priority"].fillna("未填") if "priority" in rows.columns else pd.Series("未填", index=rows.index)
     overdue_by_area = pd.crosstab(areas[overdue_all], priorities[overdue_all]) if overdue_all.any() else pd.DataFrame()
-    kinds = rows["kind"].fillna("(空)") if "kind" in rows.columns else pd.Series(dtype=object)
+    kinds = rows["kind"].fillna("未填") if "kind" in rows.columns else pd.Series(dtype=object)
     complaint_types = kinds.value_counts().sort_index(kind="stable").sort_values(ascending=False, kind="stable")
     rejected = pd.concat([ledger.rejected, findings.rejected, misplaced], ignore_index=True)
     return Assessment(month, rulebook, results, overdue_by_area, complaint_types, rejected, {

@@ -270,6 +270,8 @@ def _write_unit(book, f: _Formats, rulebook: Rulebook, unit: UnitResult, name: s
         sheet.merge_range(1, 0, 1, last, f"{rulebook.title} ｜ {CANNOT_SCORE}，本表只统计工单及时率 ｜ {stamp}",
                           f.warning)
     for j, label in enumerate(COLUMNS):
+        if j == AMOUNT and rulebook.score is not None and rulebook.score.unit == "元":
+            label = "扣款/奖励(元)"
         sheet.write_string(FIRST_ITEM_ROW - 1, j, label, f.header)
     cell = xl_rowcol_to_cell
     deduction_cells, bonus_cells, apart_cells = [], [], {}
@@ -295,8 +297,9 @@ def _write_unit(book, f: _Formats, rulebook: Rulebook, unit: UnitResult, name: s
                 cached = _lost(rulebook, block, amounts)
                 total = f"MIN({_num(block.points)},{total})" if block.points is not None else total
                 deduction_cells.append(cell(subtotal_row, AMOUNT))
-            sheet.merge_range(subtotal_row, 0, subtotal_row, AMOUNT - 1, f"{block.title} {'加分' if bonus else '扣分'}小计",
-                              f.subtotal)
+            money = (block.apart or (rulebook.score.unit if rulebook.score is not None else "分")) == "元"
+            words = ("奖励" if bonus else "扣款") if money else ("加分" if bonus else "扣分")
+            sheet.merge_range(subtotal_row, 0, subtotal_row, AMOUNT - 1, f"{block.title} {words}小计", f.subtotal)
             sheet.write_formula(subtotal_row, AMOUNT, "=" + total, f.subtotal, cached)
             sheet.merge_range(subtotal_row, AMOUNT + 1, subtotal_row, last, "", f.subtotal)
 
@@ -445,8 +448,10 @@ def _write_summary(book, f: _Formats, assessment: Assessment, names, layouts, mo
         sheet.merge_range(1, 0, 1, len(labels) - 1, stamp, f.stamp)
     else:
         sheet.merge_range(1, 0, 1, len(labels) - 1, f"{CANNOT_SCORE}，本表只统计工单及时率 ｜ {stamp}", f.warning)
+    money = rulebook.score is not None and rulebook.score.unit == "元"
+    shown = {"扣分": "扣款(元)", "加分": "奖励(元)", "得分": "得分(元)"} if money else {}
     for j, label in enumerate(labels):
-        sheet.write_string(2, j, label, f.header)
+        sheet.write_string(2, j, shown.get(label, label), f.header)
     linked = {"扣分": "扣分合计", "加分": "加分合计", "得分": "得分", "等级": "等级", "是否合格": "是否合格",
               "代维费(元)": "代维费(元)", "应付金额(元)": "应付金额(元)", "工单数": "工单数", "超时工单": "超时工单",
               "及时率": "及时率", **{apart_label(u): apart_label(u) for u in aparts},
@@ -504,15 +509,19 @@ def _charts(book, sheet, f: _Formats, assessment: Assessment, names, layouts, ro
     place(chart, "各单位工单及时率")
 
     # Deductions by category (links to each unit's subtotals).
-    categories = [b.title for b in layouts[0].blocks if b.deduction_row is not None]
+    categories = list(dict.fromkeys(b.title for place_ in layouts for b in place_.blocks
+                                    if b.deduction_row is not None and not b.apart))
     if categories:
         sheet.write_string(row, 0, "各类别扣分", f.header)
         for j, title in enumerate(categories, start=1):
             sheet.write_string(row, j, title, f.header)
         for i, (unit, name, place_) in enumerate(zip(units, names, layouts), start=row + 1):
             sheet.write_string(i, 0, unit.unit, f.plain)
-            blocks = [b for b in place_.blocks if b.deduction_row is not None]
-            for j, block in enumerate(blocks, start=1):
+            blocks = {b.title: b for b in place_.blocks if b.deduction_row is not None and not b.apart}
+            for j, block in ((j, blocks.get(title)) for j, title in enumerate(categories, start=1)):
+                if block is None:
+                    sheet.write_string(i, j, "—", f.plain)
+                    continue
                 amounts = [line.amount for _, line in block.lines if not line.item.bonus]
                 sheet.write_formula(i, j, f"={quote_sheetname(name)}!{xl_rowcol_to_cell(block.deduction_row, AMOUNT, True, True)}",
                                     f.plain, _lost(assessment.rulebook, block, amounts))

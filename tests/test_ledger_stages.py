@@ -74,3 +74,25 @@ def test_late_december_of_the_last_loaded_year_carries_a_caveat(tmp_path, capsys
         "工单号,考核单位,优先级,派单时间,签收时间,回复时间\n"
         "N1,甲,一般,2026-11-10 10:00,2026-11-10 11:00,2026-11-11 09:00\n"), "jiangmen", "2026-11")
     assert "日历提示" not in notes
+
+
+def test_dongguan_on_the_demo_export_refuses_full_marks(tmp_path, capsys):
+    """Dongguan's text carries no scoring sheet: without findings the month is refused with the
+    Chinese reason (exit 1), never 95 分 合格 for everyone; --timeliness-only gives a table with no
+    score and says why, and no 及时率 since Dongguan times no stage."""
+    from generators import demo
+
+    export = tmp_path / "工单导出_2025-10.xlsx"
+    demo.write_export(demo.synthesize_month("2025-10", tickets=200), export, "2025-10")
+    out = tmp_path / "月度.xlsx"
+    argv = ["monthly", str(export), "--rulebook", "dongguan", "--month", "2025-10", "--out", str(out)]
+    assert main(argv) == 1
+    assert "本办法原文未附量化考核表，没有考核项：得分无法计算" in capsys.readouterr().err
+    assert not out.exists()
+    assert main(argv + ["--timeliness-only"]) == 0
+    summary = openpyxl.load_workbook(out, data_only=True)["汇总"]
+    assert "得分无法计算" in summary.cell(2, 1).value
+    header = [c.value for c in summary[3]]
+    for row in summary.iter_rows(min_row=4, max_row=6, values_only=True):
+        values = dict(zip(header, row))
+        assert values["得分"] == "—" and values["是否合格"] == "—" and values["及时率"] == "—"

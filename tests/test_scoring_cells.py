@@ -148,3 +148,21 @@ def test_kh_due_pushes_the_deadline_back_by_suspended_time():
     assert plain == dt.datetime(2025, 10, 9, 18, 0)
     assert by_hours == dt.datetime(2025, 10, 9, 20, 0) and by_span == dt.datetime(2025, 10, 9, 20, 30)
     assert str(kh_due("jiangmen", "回复", "2025-10-09 08:00", "特急", None, None, "昨天")[0][0]).startswith("#")
+
+
+def test_kh_band_scores_response_times_by_seed_001s_bands():
+    """响应时间小于1小时 5分; 1至3小时之间 4分 (both ends: 3 h itself is 4); 3至24小时之间 3分
+    (24 h itself is 3); 超过24小时 1分. Empty stays empty; a bad stage says so."""
+    from udfs.scoring_cells import kh_band
+
+    hours = [[0.5], [0.9999], [1], [3], [3.0001], [24], [24.01], [None]]
+    assert [row[0] for row in kh_band("h_service_scoring", "响应", hours).tolist()] == [5, 5, 4, 4, 3, 3, 1, None]
+    assert kh_band("h_service_scoring", "回复", 2)[0, 0].startswith("#")
+
+
+def test_kh_payment_on_a_negative_score_pays_the_unassessed_share():
+    """Dongguan has no floor: a total of −20 forfeits the 30 % assessed share, not more; fee × 70 % is due."""
+    from udfs.scoring_cells import kh_payment
+
+    assert kh_payment("dongguan", 100000, -20)[0, 0] == 70000
+    assert kh_payment("dongguan", 100000, 93)[0, 0] == 97900

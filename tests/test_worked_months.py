@@ -11,9 +11,10 @@ A case folder holds ``tickets.csv`` (or ``.xlsx``), optionally ``findings.csv`` 
     monthly_exit = 0                # the exit code kaohe monthly should give
     [counts] read/accepted/rejected # the ledger's reconciliation
     [[tickets]] id, verdicts = {stage = 是/否/超时未完成/未完成/不考核}, deadlines = {stage = "YYYY-MM-DD HH:MM"},
-                amount (分, the score's unit) / amounts = {元 = …, 分 = …}, basis (a substring of 扣分依据)
+                amount (分, the score's unit) / amounts = {元 = …, 分 = …}, basis (a substring of 扣分依据),
+                points = {stage = band points}, level (投诉等级)
     [[units]] name, score (absent = no score), timely_rate (absent = not timed), paid, apart = {元 = …},
-              warnings = [substrings], no_warnings = true
+              warnings = [substrings], no_warnings = true, band_means = {stage = mean points}
 """
 
 from __future__ import annotations
@@ -91,6 +92,10 @@ def test_worked_month_through_the_command_line(case, tmp_path, capsys):
             assert (row.get(AMOUNT_COLUMNS[unit]) or 0) == pytest.approx(amount), (ticket["id"], unit)
         if "basis" in ticket:
             assert ticket["basis"] in (row["扣分依据"] or ""), ticket["id"]
+        for stage, points in ticket.get("points", {}).items():
+            assert row[f"{stage}得分"] == points, (ticket["id"], stage)
+        if "level" in ticket:
+            assert row["投诉等级"] == ticket["level"], ticket["id"]
 
     monthly_path = tmp_path / "月度考核表.xlsx"
     argv = ["monthly", str(tickets), "--rulebook", book, "--month", month, "--out", str(monthly_path)]
@@ -104,10 +109,11 @@ def test_worked_month_through_the_command_line(case, tmp_path, capsys):
     summary = {r["考核单位"]: r for r in _table(openpyxl.load_workbook(monthly_path, data_only=True)["汇总"], 3)}
     for unit in expected.get("units", []):
         row = summary[unit["name"]]
+        score = row.get("得分", row.get("得分(元)"))  # a money scheme heads the column 得分(元)
         if "score" in unit:
-            assert row["得分"] == pytest.approx(unit["score"]), unit["name"]
+            assert score == pytest.approx(unit["score"]), unit["name"]
         else:
-            assert row["得分"] in ("—", "", None), unit["name"]
+            assert score in ("—", "", None), unit["name"]
         if "timely_rate" in unit:
             assert row["及时率"] == pytest.approx(unit["timely_rate"]), unit["name"]
         else:
@@ -117,6 +123,8 @@ def test_worked_month_through_the_command_line(case, tmp_path, capsys):
         for point_unit, amount in unit.get("apart", {}).items():
             label = f"另计{'扣款' if point_unit == '元' else '扣分'}合计({point_unit})"
             assert row[label] == pytest.approx(amount), unit["name"]
+        for stage, mean in unit.get("band_means", {}).items():
+            assert row[f"平均{stage}得分"] == pytest.approx(mean, abs=1e-4), unit["name"]
         for warning in unit.get("warnings", []):
             assert warning in row["合同预警"], unit["name"]
         if unit.get("no_warnings"):

@@ -56,8 +56,8 @@ def suspended_argument(values: np.ndarray):
 # -- argument help (shared by several functions) ----------------------------------------------
 START = Arg("start_at", "开始时间(派单/受理时间)，Excel日期或文本如 2026-10-03 14:05")
 END = Arg("end_at", "结束时间(回复/完成时间)；为空表示未完成")
-LIMIT = Arg("limit", "时限数值", "与unit一致")
-UNIT = Arg("unit", "时限单位: 小时/分钟/天/工作日(也可写 h/min/d/wd)")
+LIMIT = Arg("limit", "时限数值；也可写督办单上的“当天”“3日内”“5个工作日”(此时 unit 留空)", "与unit一致")
+UNIT = Arg("unit", "时限单位: 小时/分钟/天/工作日/个月(也可写 h/min/d/wd)；“天(含当天)”表示当天开始N天内(起算日算第1天)")
 HOURS = Arg("work_hours", "工作时段，如 \"08:00-12:00,14:30-18:00\"(仅工作日计时)；省略按自然时间", optional=True)
 SUSPENDED = Arg("suspended", "挂起: 数字为挂起小时数；文本为时段“起~止;起~止”，重叠自动合并", "小时或时段", optional=True)
 
@@ -144,7 +144,7 @@ def _one_hours(grid):
     return values.pop() or None if len(values) == 1 else np.where(grid == None, "", grid).astype(object)  # noqa: E711
 
 
-@register("KH_DEADLINE", "截止时间", "按时限算截止时间。小时/分钟按自然时间(或给定工作时段)；天按自然日、工作日按中国工作日，起算日不计，末日逢节假日顺延，至当日24:00(或下班时)止。",
+@register("KH_DEADLINE", "截止时间", "按时限算截止时间。小时/分钟按自然时间(或给定工作时段)；天按自然日、工作日按中国工作日，起算日不计(“天(含当天)”起算日算第1天)，末日逢节假日顺延，至当日24:00(或下班时)止；“当天”(0天)到当天24:00，不顺延。",
           [START, LIMIT, UNIT, HOURS], "日期时间",
           '=KH_DEADLINE("2025-09-26 15:00",3,"工作日") → 2025-09-30 24:00(即10-01 00:00)')
 def kh_deadline(start_at, limit, unit, work_hours=None):
