@@ -92,6 +92,7 @@ def _write_monthly(ledger, book, month: str, path: Path, *, tickets: Path, findi
     found = table.read_findings(findings, book) if findings else None
     past = table.read_history(history) if history else None
     assessment = table.assess_month(ledger, book, month, findings=found, history=past, timeliness_only=timeliness_only)
+    assessment.caveat = _caveat(ledger, month, china_calendar())
     write_monthly(assessment, path, calendar_version=china_calendar().version, password=password,
                   sources={"工单": tickets.name, "考核记录": findings.name if findings else "",
                            "考核历史": history.name if history else ""})

@@ -237,18 +237,16 @@ def compute_ledger(tickets: pd.DataFrame, rulebook: Rulebook, *, as_of: np.datet
     for column in out.columns:
         if out[column].dtype == bool:
             out[column] = _labels(YES_NO, np.where(out[column].to_numpy(bool), 0, 1))
-    main = _main_stage(rulebook, computed)
     for stage, (deadlines, ontime, overdue, finished, assessed) in computed.items():
         ontime, overdue, finished, assessed = ontime[keep], overdue[keep], finished[keep], assessed[keep]
         out[f"{stage}截止"] = deadlines[keep]
         codes = np.where(finished, np.where(ontime, 0, 1), np.where(overdue > 0, 2, 3))
         out[f"{stage}及时"] = _labels(VERDICTS, np.where(assessed, codes, 4))
         out[f"{stage}超时小时"] = np.round(overdue, 4)
-    if main is not None and "system_deadline" in out.columns:
-        kept_notes = notes[keep]
-        _compare_system_deadline(out, main, kept_notes)
-        notes[keep] = kept_notes
     kept_notes = notes[keep]
+    main = _main_stage(rulebook, computed)
+    if main is not None and "system_deadline" in out.columns:
+        _compare_system_deadline(out, main, kept_notes)
     _band_points(out, rulebook, as_of, kept_notes)
     _classify(out, rulebook)
     out[NOTES] = kept_notes

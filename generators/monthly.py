@@ -289,6 +289,7 @@ class Assessment:
     rejected: pd.DataFrame          # tickets and findings rows not used, with reasons
     counts: dict[str, int]          # read/accepted/rejected of tickets and findings
     timed: bool = True              # some stage was timed (else no 及时率 is shown)
+    caveat: str = ""                # the calendar's late-December caveat, when the month touches it
 
     @property
     def scored(self) -> bool:

@@ -444,7 +444,9 @@ def _write_summary(book, f: _Formats, assessment: Assessment, names, layouts, mo
     sheet.set_column(1, len(labels) - 2, 10)
     sheet.set_column(len(labels) - 1, len(labels) - 1, 60)
     sheet.merge_range(0, 0, 0, len(labels) - 1, f"{month_text} 月度量化考核汇总 — {rulebook.title}", f.title)
-    if assessment.scored:
+    if assessment.caveat:
+        sheet.merge_range(1, 0, 1, len(labels) - 1, f"⚠ {assessment.caveat} ｜ {stamp}", f.warning)
+    elif assessment.scored:
         sheet.merge_range(1, 0, 1, len(labels) - 1, stamp, f.stamp)
     else:
         sheet.merge_range(1, 0, 1, len(labels) - 1, f"{CANNOT_SCORE}，本表只统计工单及时率 ｜ {stamp}", f.warning)
@@ -598,6 +600,7 @@ def _write_notes(book, f: _Formats, assessment: Assessment, calendar_version: st
                ("出处", rulebook.source), ("日历数据", calendar_version), ("程序版本", f"kaohe {udfs.__version__}")]
     entries += [(label, path) for label, path in sources.items() if path]
     entries += [(label, count) for label, count in assessment.counts.items()]
+    entries += [("日历提示", assessment.caveat)] if assessment.caveat else []
     usage = ("黄色单元格(次数、选定值、加倍次数、代维费)可以修改，扣分、小计、得分、等级、付款等公式随之重算;"
              "“来源”为“工单”的次数由工单计算，“记录”来自考核记录。")
     entries.append(("怎样使用", usage))

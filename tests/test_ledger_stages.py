@@ -70,6 +70,12 @@ def test_late_december_of_the_last_loaded_year_carries_a_caveat(tmp_path, capsys
     assert code == 0 and rows["D1"]["回复截止"] == dt.datetime(2026, 12, 23, 10)
     assert "2027年节假日安排尚未加载" in capsys.readouterr().out
     assert "2027年节假日安排尚未加载" in notes["日历提示"]
+    out = tmp_path / "月度.xlsx"
+    assert main(["monthly", str(tmp_path / "export.csv"), "--rulebook", "jiangmen", "--month", "2026-12",
+                 "--out", str(out)]) == 0
+    book = openpyxl.load_workbook(out)
+    assert "2027年节假日安排尚未加载" in book["汇总"].cell(2, 1).value
+    assert any("2027年节假日安排尚未加载" in str(row[1]) for row in book["说明"].iter_rows(values_only=True))
     _, _, notes = _ledger(tmp_path, (
         "工单号,考核单位,优先级,派单时间,签收时间,回复时间\n"
         "N1,甲,一般,2026-11-10 10:00,2026-11-10 11:00,2026-11-11 09:00\n"), "jiangmen", "2026-11")

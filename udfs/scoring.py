@@ -470,6 +470,9 @@ def due_with_messages(rulebook, stage, start, priority=None, area=None, kind=Non
     messages = np.where(np.char.startswith(messages.astype(str), NO_FIT), np.char.lstrip(messages.astype(str), NO_FIT),
                         messages).astype(object)
     limits, units, hours = row_terms(book, rows)
+    per_ticket = np.array([row.ticket_limit and row.limit != row.limit for row in book.time_limits] + [False])[rows]
+    messages = np.where(per_ticket & (messages == ""), "该环节的时限按每张工单的办理时限(当天、N日内): "
+                        "用 KH_DEADLINE(开始时间,办理时限,\"\")", messages)
     deadlines, m = timeliness.deadline_with_messages(start_array, limits, units, hours=hours, calendar=calendar,
                                                      suspended=suspended)
     messages = np.where(messages == "", np.broadcast_to(m, shape), messages)
