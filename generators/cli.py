@@ -33,20 +33,22 @@ def _write_ledger(tickets: Path, book, month: str, path: Path, *, appendix3: boo
     ledger, imported = ledger_from_export(tickets, book, month, calendar=calendar)
     write_ledger(ledger, path, rulebook=book, month=month, calendar_version=calendar.version, appendix3=appendix3,
                  caveat=_caveat(ledger, month, calendar))
+    _report_ledger(ledger, imported, book, month, calendar)
+    print(f"已写出 / wrote: {path}")
+    return ledger
+
+
+def _report_ledger(ledger, imported, book, month: str, calendar) -> None:
+    """The import's and the ledger's counts and rejections, then per stage the tickets timed and
+    not; the stages the export cannot time; the system's own deadlines that differ; the
+    late-December calendar caveat."""
+    from generators.ledger import NOT_ASSESSED, NOTES, stage_fields, untimed_stages
+
     print(imported.summary())
     print(f"读入 {ledger.read} 行 = 入账 {len(ledger.rows)} 行 + 拒收 {len(ledger.rejected)} 行"
           f"{'' if ledger.reconciles else '  ！不平衡 / does not reconcile'}")
     for reason, count in ledger.rejected["原因"].str.replace(r"[:：(].*", "", regex=True).value_counts().items():
         print(f"  拒收 {reason}: {count}")
-    _report_stages(ledger, book, month, calendar)
-    print(f"已写出 / wrote: {path}")
-    return ledger
-
-
-def _report_stages(ledger, book, month: str, calendar) -> None:
-    """Per stage the tickets timed and not; the stages the export cannot time; the system's own
-    deadlines that differ; the late-December calendar caveat."""
-    from generators.ledger import NOT_ASSESSED, NOTES, stage_fields, untimed_stages
 
     rows = ledger.rows
     for stage in ledger.stages:
@@ -97,13 +99,15 @@ def _write_monthly(ledger, book, month: str, path: Path, *, tickets: Path, findi
                   sources={"工单": tickets.name, "考核记录": findings.name if findings else "",
                            "考核历史": history.name if history else ""})
     if found is not None:
-        print(f"考核记录 {findings.name}: 读入 {found.read} 行 = 采用 {found.used} 行"
-              f" + 拒收 {len(found.rejected)} 行 / read {found.read} = used + rejected"
+        counts = assessment.counts
+        print(f"考核记录 {findings.name}: 读入 {counts['记录读入']} 行 = 采用 {counts['记录采用']} 行"
+              f" + 拒收 {counts['记录拒收']} 行 / read = used + rejected"
               f"{'' if found.reconciles else '  ！不平衡 / does not reconcile'}")
-        for record in found.rejected.itertuples(index=False):
+        rejected = assessment.rejected[assessment.rejected["源文件"] == findings.name]
+        for record in rejected.itertuples(index=False):
             print(f"  拒收 第{record.源行号}行 {record.列}“{record.原值}”: {record.原因}")
     if not assessment.scored:
-        print(f"  ⚠ {table.CANNOT_SCORE}；本表只统计工单及时率 / the rulebook has no scoring items: timeliness only")
+        print(f"  ⚠ {table.cannot_score_reason(book)} / the rulebook has no scoring items: no score")
     unit = book.score.unit if book.score is not None else "分"
     for result in assessment.units:
         parts = []
@@ -186,8 +190,7 @@ def _monthly(options) -> int:
     path = Path(options.out) if options.out else tickets.with_name(f"月度考核表_{month}.xlsx")
     calendar = china_calendar()
     ledger, imported = ledger_from_export(tickets, book, month, calendar=calendar)
-    print(imported.summary())
-    _report_stages(ledger, book, month, calendar)
+    _report_ledger(ledger, imported, book, month, calendar)
     _, _, balanced = _write_monthly(ledger, book, month, path, tickets=tickets,
                                     findings=Path(options.findings) if options.findings else None,
                                     history=Path(options.history) if options.history else None,

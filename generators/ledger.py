@@ -96,11 +96,24 @@ def unit_names(rows: pd.DataFrame, unit_field: str = "unit") -> pd.Series:
     return rows[unit_field].fillna("").astype(str).str.strip().replace("", NO_UNIT)
 
 
-def ticket_parties(rows: pd.DataFrame, rulebook: Rulebook) -> np.ndarray:
-    """Each ticket's party (人员类别 column; empty → the scheme's own party, 代维公司)."""
+def given_parties(rows: pd.DataFrame, rulebook: Rulebook) -> np.ndarray:
+    """Each ticket's 人员类别 as the rulebook knows it: an empty value, or one that names none of
+    the rulebook's parties, is the scheme's own party (代维公司)."""
     if "party" not in rows.columns:
         return np.full(len(rows), rulebook.party, dtype=object)
-    return rows["party"].fillna("").astype(str).str.strip().replace("", rulebook.party).to_numpy(object)
+    values = rows["party"].fillna("").astype(str).str.strip()
+    return values.where(values.isin(rulebook.parties), rulebook.party).to_numpy(object)
+
+
+def ticket_parties(rows: pd.DataFrame, rulebook: Rulebook) -> np.ndarray:
+    """Each ticket's party as the month assesses it: its unit's, the most frequent of the unit's
+    tickets' :func:`given_parties`, so that a unit is one party in the ledger and the table alike."""
+    given = given_parties(rows, rulebook)
+    if len(rulebook.parties) == 1 or not len(rows):
+        return given
+    units = unit_names(rows).to_numpy(object)
+    majority = pd.Series(given).groupby(units).agg(lambda values: values.value_counts().index[0])
+    return majority.reindex(units).to_numpy(object)
 
 
 def overdue_flags(rows: pd.DataFrame, stages) -> np.ndarray:
@@ -206,8 +219,9 @@ def compute_ledger(tickets: pd.DataFrame, rulebook: Rulebook, *, as_of: np.datet
             if not mine.any():
                 continue
             absent = [label[f] for f in (start_field, end_field) if f not in frame.columns]
-            if absent:
-                _note(notes, mine, f"“{stage}”环节: 导出中没有{'、'.join(absent)}列，不考核")
+            if absent or frame[end_field].isna().all():
+                why = f"没有{'、'.join(absent)}列" if absent else f"的{label[end_field]}列整列为空"
+                _note(notes, mine, f"“{stage}”环节: 导出中{why}，不考核")
                 assessed &= ~mine
                 continue
             start[mine] = frame[start_field].to_numpy("datetime64[s]")[mine]
@@ -215,9 +229,11 @@ def compute_ledger(tickets: pd.DataFrame, rulebook: Rulebook, *, as_of: np.datet
             start_label[mine] = label[start_field]
             lacking = mine & np.isnat(start)
             _note(notes, lacking, f"“{stage}”环节: 缺少{label[start_field]}，不考核")
-            assessed &= ~lacking
-            reject(mine & ~np.isnat(end) & ~np.isnat(start) & (end < start), label[end_field],
-                   f"{label[end_field]}早于{label[start_field]}")
+            # bad data at one stage: that stage is not assessed (said on the ticket); the ticket's
+            # other stages still count, so a vendor gains nothing from an impossible time
+            backwards = mine & ~np.isnat(end) & ~np.isnat(start) & (end < start)
+            _note(notes, backwards, f"“{stage}”环节: 数据有误，{label[end_field]}早于{label[start_field]}，不考核")
+            assessed &= ~(lacking | backwards)
         limits, units, hours = scoring.row_terms(rulebook, np.where(assessed, index, -1))
         _ticket_limits(rulebook, frame, stage, index, assessed, limits, units, notes)
         deadlines, messages = deadline_with_messages(start, limits, units, hours=hours, calendar=calendar,
@@ -244,6 +260,7 @@ def compute_ledger(tickets: pd.DataFrame, rulebook: Rulebook, *, as_of: np.datet
         out[f"{stage}及时"] = _labels(VERDICTS, np.where(assessed, codes, 4))
         out[f"{stage}超时小时"] = np.round(overdue, 4)
     kept_notes = notes[keep]
+    _party_notes(out, rulebook, kept_notes)
     main = _main_stage(rulebook, computed)
     if main is not None and "system_deadline" in out.columns:
         _compare_system_deadline(out, main, kept_notes)
@@ -275,21 +292,36 @@ def _ticket_limits(rulebook: Rulebook, frame: pd.DataFrame, stage: str, index: n
              else np.full(len(frame), "", dtype=object))
     unreadable = np.zeros(len(frame), dtype=bool)
     reasons = np.full(len(frame), "", dtype=object)
-    for position in np.flatnonzero(assessed & np.isin(index, rows)):
-        row = rulebook.time_limits[index[position]]
-        given = texts[position]
+    positions = np.flatnonzero(assessed & np.isin(index, rows))
+    pairs = pd.Series(list(zip(index[positions], texts[positions])), dtype=object)
+    codes, distinct = pd.factorize(pairs)  # each distinct (row, 办理时限) read once
+    for code, (row_index, given) in enumerate(distinct):
+        row = rulebook.time_limits[row_index]
         parsed = parse_limit(given) if given else (row.limit, row.unit)
+        mine = positions[codes == code]
         if isinstance(parsed, str) or parsed[0] != parsed[0]:
-            unreadable[position] = True
-            reasons[position] = parsed if isinstance(parsed, str) else f"缺少{CANONICAL_FIELDS['time_limit']}"
+            unreadable[mine] = True
+            reasons[mine] = parsed if isinstance(parsed, str) else f"缺少{CANONICAL_FIELDS['time_limit']}"
         else:
-            limits[position], units[position] = parsed
+            limits[mine], units[mine] = parsed
     _note(notes, unreadable, [f"“{stage}”环节: {why}，不考核" for why in reasons[unreadable]])
     assessed &= ~unreadable
-    limits[unreadable] = None
+    limits[unreadable] = np.nan
 
 
 LEVEL = "投诉等级"
+
+
+def _party_notes(out: pd.DataFrame, rulebook: Rulebook, notes: np.ndarray) -> None:
+    """Say on the ticket where its 人员类别 is not one the rulebook assesses, or differs from its unit's."""
+    if "party" not in out.columns or len(rulebook.parties) == 1:
+        return
+    raw = out["party"].fillna("").astype(str).str.strip().to_numpy(object)
+    given, assessed_as = given_parties(out, rulebook), ticket_parties(out, rulebook)
+    unknown = (raw != "") & (raw != given)
+    _note(notes, unknown, [f"人员类别“{v}”不是本办法的考核对象({'、'.join(rulebook.parties)})，按{rulebook.party}计"
+                           for v in raw[unknown]])
+    _note(notes, given != assessed_as, [f"人员类别与本单位多数工单不同，按“{p}”考核" for p in assessed_as[given != assessed_as]])
 
 
 def _band_points(out: pd.DataFrame, rulebook: Rulebook, as_of, notes: np.ndarray) -> None:
@@ -302,8 +334,8 @@ def _band_points(out: pd.DataFrame, rulebook: Rulebook, as_of, notes: np.ndarray
                                        else np.full(len(out), "", dtype=object))
     for stage in stages:
         band = next(b for b in rulebook.bands if b.stage == stage)
-        if band.start_field not in out.columns:
-            continue
+        if band.start_field not in out.columns or band.end_field not in out.columns or out[band.end_field].isna().all():
+            continue  # the export cannot time it: said with the untimed stages (untimed_stages)
         start = out[band.start_field].to_numpy("datetime64[s]")
         end = (out[band.end_field].to_numpy("datetime64[s]") if band.end_field in out.columns
                else np.full(len(out), np.datetime64("NaT"), dtype="datetime64[s]"))
@@ -353,42 +385,54 @@ def _main_stage(rulebook: Rulebook, computed) -> str | None:
 
 
 def _compare_system_deadline(out: pd.DataFrame, stage: str, notes: np.ndarray) -> None:
-    """Note where the export's own deadline (系统时限, 整体时限) differs from the rulebook's by a minute or more."""
+    """Note where the export's own deadline (系统时限, 整体时限) differs from the rulebook's by a minute
+    or more, or cannot be read; the column becomes a time column. Excel serial numbers are read as
+    the dates they are."""
     from udfs.errors import with_messages
-    from udfs.moments import format_moment, parse_moments
+    from udfs.moments import format_moments, parse_moments
 
     raw = out["system_deadline"].to_numpy(object)
-    system, messages = with_messages(parse_moments, raw)
-    system = np.asarray(system, dtype="datetime64[s]")
-    messages = np.asarray(messages, dtype=object)
+    numbers = pd.to_numeric(pd.Series(raw, dtype=object), errors="coerce").to_numpy(float)
+    values = np.where(np.isnan(numbers), raw, numbers).astype(object)  # a serial stored as text is still a serial
+    codes, distinct = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+    parsed, messages = with_messages(parse_moments, np.asarray(distinct, dtype=object))
+    system = np.asarray(parsed, dtype="datetime64[s]")[codes] if len(codes) else np.array([], "datetime64[s]")
+    messages = np.asarray(messages, dtype=object)[codes] if len(codes) else np.array([], object)
     ours = out[f"{stage}截止"].to_numpy("datetime64[s]")
-    _note(notes, messages != "", [f"系统时限无法识别: {v}" for v in raw] if len(raw) else "")
+    unreadable = messages != ""
+    _note(notes, unreadable, [f"系统时限无法识别: {v}" for v in raw[unreadable]])
     known = ~np.isnat(system) & ~np.isnat(ours)
     gap = np.where(known, (system.astype(np.int64) - ours.astype(np.int64)) / 3600, 0.0)
     differs = known & (np.abs(gap) >= 1 / 60)
-    texts = [f"系统时限 {format_moment(a)} 比本办法“{stage}”截止 {format_moment(b, midnight_as_24=True)}"
-             f" {'晚' if g > 0 else '早'} {abs(g):.2f} 小时" if d else ""
-             for a, b, g, d in zip(system, ours, gap, differs)]
-    _note(notes, differs, np.array(texts, dtype=object))
+    if differs.any():
+        texts = (f"系统时限 " + format_moments(system[differs]) + f" 比本办法“{stage}”截止 "
+                 + format_moments(ours[differs], midnight_as_24=True)
+                 + np.where(gap[differs] > 0, " 晚 ", " 早 ").astype(object)
+                 + np.array([f"{abs(g):.2f} 小时" for g in gap[differs]], dtype=object))
+        _note(notes, differs, texts)
     out["system_deadline"] = system
 
 
 def _attribute(out: pd.DataFrame, rulebook: Rulebook) -> None:
-    """Per-ticket amounts (扣分 in 分, 扣款(元) in 元) and :data:`BASIS`: each ticket counted by an
-    item is numbered within its unit's month (by dispatch time) and carries the marginal amount
-    the item's rule gives it (f(k) − f(k−1), so a unit's tickets sum to the table's amount for
-    the item: zero-outs and caps included) with the rule in words."""
+    """Per-ticket amounts (扣分 in 分, 扣款(元) in 元) and :data:`BASIS`.
+
+    Each ticket counted by an item is numbered within its unit's month (by dispatch time) and
+    carries the marginal amount the item's rule gives it, f(k) − f(k−1) (zero-outs and caps
+    included), with the rule in words. Where a category caps its items (每类最多扣该类分值), the
+    unit's tickets are charged in time order until the category is spent. So a unit's tickets
+    never sum to more than the table deducts: per item they sum to the table's amount, and per
+    category to at most its cap."""
     if not any(per_ticket(item) for item in rulebook.items):
         return  # nothing is charged per ticket: no amount columns that would read as "nothing lost"
     n = len(out)
     units = unit_names(out).to_numpy(object)
     parties = ticket_parties(out, rulebook)
-    order = np.lexsort((np.arange(n), out["dispatched_at"].to_numpy("datetime64[s]"))) if n else np.zeros(0, int)
-    point_units = [rulebook.score.unit] if rulebook.score is not None else ["分"]
-    point_units += [i.unit for i in rulebook.items if per_ticket(i) and i.unit not in point_units]
-    amounts = {unit: np.zeros(n) for unit in point_units}
-    basis = np.full(n, "", dtype=object)
-    for item in rulebook.items:
+    moments = out["dispatched_at"].to_numpy("datetime64[s]").astype(np.int64)
+    order = np.lexsort((np.arange(n), moments)) if n else np.zeros(0, int)
+    score_unit = rulebook.score.unit if rulebook.score is not None else "分"
+    point_units = [score_unit] + [i.unit for i in rulebook.items if per_ticket(i) and i.unit != score_unit]
+    entries = []  # one frame per item: ticket, marginal amount, text
+    for rank, item in enumerate(rulebook.items):
         if not per_ticket(item):
             continue
         hit = measure_hits(item.measure, out) & (parties == rulebook.party_of(item))
@@ -400,16 +444,52 @@ def _attribute(out: pd.DataFrame, rulebook: Rulebook) -> None:
         k = sequence[hit]
         totals = scoring.item(rulebook, item.id, np.arange(k.max() + 1))
         marginal = totals[k] - totals[k - 1]
-        sign = -1.0 if item.bonus else 1.0
-        amounts[item.unit][hit] += sign * marginal
-        _note(basis, hit, [_basis_text(item, int(c), m, totals) for c, m in zip(k, marginal)])
-    for unit in point_units:
+        entries.append(pd.DataFrame({
+            "ticket": np.flatnonzero(hit), "rank": rank, "amount": marginal,
+            "text": [_basis_text(item, int(c), m, totals) for c, m in zip(k, marginal)]}))
+    amounts = {unit: np.zeros(n) for unit in dict.fromkeys(point_units)}
+    basis = np.full(n, "", dtype=object)
+    if entries:
+        charged = pd.concat(entries, ignore_index=True)
+        items = [rulebook.items[r] for r in charged["rank"]]
+        charged["unit"] = units[charged["ticket"]]
+        charged["moment"] = moments[charged["ticket"]]
+        _cap_categories(charged, items, rulebook, score_unit)
+        for unit in amounts:
+            mine = np.array([item.unit == unit for item in items], dtype=bool)
+            signs = np.array([-1.0 if item.bonus else 1.0 for item in items])
+            np.add.at(amounts[unit], charged["ticket"].to_numpy()[mine], (signs * charged["amount"].to_numpy())[mine])
+        for ticket, texts in charged.sort_values(["ticket", "rank"]).groupby("ticket")["text"]:
+            basis[ticket] = "；".join(texts)
+    for unit in amounts:
         out[AMOUNT_COLUMNS[unit]] = amounts[unit]
     out[BASIS] = basis
 
 
+def _cap_categories(charged: pd.DataFrame, items: list, rulebook: Rulebook, score_unit: str) -> None:
+    """Spend each capped category of each unit in time order: a ticket's amount is cut to what is
+    left of the category's points (本类已扣满), as the table's category subtotal caps it."""
+    points = {c.id: c.points for c in rulebook.categories if c.points is not None}
+    capped = np.array([not item.bonus and item.unit == score_unit and item.category in points for item in items])
+    if not capped.any():
+        return
+    part = charged[capped].assign(category=[item.category for item, c in zip(items, capped) if c])
+    part = part.sort_values(["moment", "ticket", "rank"], kind="stable")
+    limit = part["category"].map(points).to_numpy(float)
+    spent = part.groupby(["unit", "category"])["amount"].cumsum().to_numpy(float)
+    allowed = np.minimum(spent, limit) - np.minimum(spent - part["amount"].to_numpy(float), limit)
+    cut = allowed < part["amount"].to_numpy(float) - 1e-9
+    texts = part["text"].to_numpy(object).copy()
+    for position in np.flatnonzero(cut):
+        category = part["category"].iloc[position]
+        texts[position] = (texts[position][:-1] + f"；“{rulebook.category(category).name}”类已扣满"
+                           f"{limit[position]:g}{score_unit}，本张计{allowed[position]:g}{score_unit})")
+    charged.loc[part.index, "amount"] = allowed
+    charged.loc[part.index, "text"] = texts
+
+
 def _basis_text(item, k: int, amount: float, totals: np.ndarray) -> str:
-    """``计入二1(本月第7张；5张以上该项扣满10分，本张不再扣分)`` and the like."""
+    """``计入二1(本月第7张；该项已扣满10分，本张不再扣)`` and the like."""
     label = item.id if item.id == item.name else f"{item.id} {item.name}"
     verb = "加" if item.bonus else "扣"
     head = f"计入{label}(本月第{k}{item.per}"
@@ -417,7 +497,7 @@ def _basis_text(item, k: int, amount: float, totals: np.ndarray) -> str:
         at = f"{item.zero_out_at}{item.per}以上" if item.zero_out_inclusive else f"超过{item.zero_out_at}{item.per}"
         return f"{head}；{at}该项{verb}满{item.item_points:g}{item.unit}，本{item.per}{verb}{amount:g}{item.unit})"
     if amount == 0:
-        return f"{head}；该项已{verb}满{totals[k]:g}{item.unit}，本{item.per}不再{verb}分)"
+        return f"{head}；该项已{verb}满{totals[k]:g}{item.unit}，本{item.per}不再{verb})"
     return f"{head}，{verb}{amount:g}{item.unit})"
 
 
@@ -528,6 +608,8 @@ def untimed_stages(rulebook: Rulebook, ledger: Ledger) -> tuple[list[str], list[
     ticket columns cannot show: 登记, 初步核实 …), which the ledger cannot time."""
     fields = stage_fields(rulebook)
     absent = [stage for stage in fields if stage not in ledger.stages]
+    absent += [stage for stage in dict.fromkeys(b.stage for b in rulebook.bands)
+               if f"{stage}得分" not in ledger.rows.columns]
     unmapped = [stage for stage in rulebook.stages if stage not in fields]
     return absent, unmapped
 
@@ -561,19 +643,24 @@ def appendix3_rows(ledger: Ledger) -> pd.DataFrame:
     def text(field):
         return rows[field].fillna("").astype(str) if field in rows.columns else blank
 
-    stage = ledger.stages[-1] if ledger.stages else None
-    deadline = rows[f"{stage}截止"] if stage else pd.Series(pd.NaT, index=rows.index)
+    # per ticket the last stage it was assessed at (a stage marked 不考核 says nothing of its handling)
+    deadline = pd.Series(pd.NaT, index=rows.index, dtype="datetime64[s]")
+    verdict = pd.Series("", index=rows.index, dtype=object)
+    hours = pd.Series(np.nan, index=rows.index)
+    stage_of = pd.Series("", index=rows.index, dtype=object)
+    for stage in ledger.stages:
+        mine = (rows[f"{stage}及时"] != NOT_ASSESSED).to_numpy(bool)
+        deadline[mine] = rows[f"{stage}截止"][mine]
+        verdict[mine] = rows[f"{stage}及时"][mine]
+        hours[mine] = rows[f"{stage}超时小时"][mine]
+        stage_of[mine] = stage
     if "result" in rows.columns:
         result = text("result")
-    elif stage:
-        hours = rows[f"{stage}超时小时"].to_numpy(float)
-        verdict = rows[f"{stage}及时"].to_numpy(object)
-        result = pd.Series(np.where(verdict == "是", f"{stage}及时",
-                                    np.where(verdict == "否", [f"{stage}超时 {h:.2f} 小时" for h in hours],
-                                             np.where(verdict == "未完成", "处理中", f"{stage}超时未完成"))),
-                           index=rows.index)
     else:
-        result = blank
+        result = pd.Series([
+            "" if not s else f"{s}及时" if v == "是" else f"{s}超时 {h:.2f} 小时" if v == "否" else
+            "处理中" if v == "未完成" else f"{s}超时未完成"
+            for s, v, h in zip(stage_of, verdict, hours)], index=rows.index, dtype=object)
     unit, handler = text("unit"), text("handler")
     return pd.DataFrame({
         "序号": np.arange(1, len(rows) + 1), "受理人": handler,

@@ -32,8 +32,9 @@ from generators.ledger import (
     REJECTED_COLUMNS,
     Ledger,
     assessed_flags,
-    overdue_flags,
     measure_hits,
+    overdue_flags,
+    stage_fields,
     ticket_parties,
     unit_names,
 )
@@ -41,7 +42,7 @@ from generators.tickets import _cell_text, header_key, read_grids
 from udfs import scoring
 from udfs.errors import KaoheError
 from udfs.rulebook import CANONICAL_FIELDS, Item, Rulebook
-from udfs.timeliness import elapsed_hours, parse_suspensions
+from udfs.timeliness import elapsed_with_messages, parse_suspensions
 
 FINDING_COLUMNS = ("考核单位", "考核项", "次数", "选定值", "加倍次数", "备注")
 FINDING_ALIASES = {
@@ -55,6 +56,17 @@ FINDING_ALIASES = {
 FEE_ITEM = "代维费"
 HISTORY_COLUMNS = ("月份", "考核办法", "考核单位", "得分", "及时率")
 CANNOT_SCORE = "本办法原文未附量化考核表，没有考核项：得分无法计算"
+
+
+def cannot_score_reason(rulebook: Rulebook) -> str:
+    """:data:`CANNOT_SCORE` and what the table of such a scheme shows instead."""
+    if rulebook.bands:
+        shows = "本办法逐单按历时评分(见台账)，本表列出各单位的平均分"
+    elif stage_fields(rulebook):
+        shows = "本表只统计工单数与及时率"
+    else:
+        shows = "本办法没有可由工单计时的时限，本表只列出工单数"
+    return f"{CANNOT_SCORE}；{shows}"
 
 
 # -- findings --------------------------------------------------------------------------------------
@@ -299,14 +311,16 @@ class Assessment:
 
 def _handling_hours(rows: pd.DataFrame) -> np.ndarray:
     """Hours from dispatch to the reply (or closing when there is no reply time), suspensions
-    deducted; NaN for tickets not finished."""
+    deducted; NaN for tickets not finished, or whose end lies before the dispatch (bad data, noted
+    in the ledger)."""
     end_field = next((f for f in ("replied_at", "closed_at") if f in rows.columns), None)
     if end_field is None or "dispatched_at" not in rows.columns:
         return np.full(len(rows), np.nan)
     texts = rows["suspended"].fillna("").to_numpy(object) if "suspended" in rows.columns else np.full(len(rows), "")
     suspensions, _ = parse_suspensions(texts)
-    return elapsed_hours(rows["dispatched_at"].to_numpy("datetime64[s]"), rows[end_field].to_numpy("datetime64[s]"),
-                         suspended=suspensions)
+    hours, _ = elapsed_with_messages(rows["dispatched_at"].to_numpy("datetime64[s]"),
+                                     rows[end_field].to_numpy("datetime64[s]"), suspended=suspensions)
+    return hours
 
 
 def _measure_values(item: Item, rows: pd.DataFrame, hours: np.ndarray) -> tuple[np.ndarray, str]:
@@ -382,7 +396,11 @@ def assess_month(ledger: Ledger, rulebook: Rulebook, month: str, *, findings: Fi
                 values, label = _measure_values(item, unit_rows[own],
                                                 hours[mine][own] if hours is not None else None)
                 count = scoring.measured(rulebook, item.id, values) if own.any() else 0
-                entry = [name, item, float(count), np.nan, 0.0, "工单", _basis(item, values, label, count)]
+                basis = _basis(item, values, label, count)
+                kind, _, stages = item.measure.partition(":")
+                if kind == "none_overdue" and count and not assessed_flags(unit_rows[own], stages.split("|")).any():
+                    count, basis = 0, f"工单: 本月没有在“{stages}”环节计时的工单，无从确认“无超时”，不奖励"
+                entry = [name, item, float(count), np.nan, 0.0, "工单", basis]
             elif len(these):
                 total = float(these["count"].sum())
                 effective = these["chosen"].fillna(item.points[0]) * these["count"]
@@ -393,11 +411,15 @@ def assess_month(ledger: Ledger, rulebook: Rulebook, month: str, *, findings: Fi
             else:
                 entry = [name, item, 0.0, np.nan, 0.0, "", "导出中没有计算此项所需的列，可在考核记录中填写"
                          if item.measure else ""]
-            voiding = [key for key in item.void_if if found["count"][found["item"] == key].sum() > 0]
-            if entry[2] and voiding:
-                entry[2] = 0.0
-                entry[6] += "；但本月有" + "、".join(f"“{rulebook.item(key).name}”" for key in voiding) + "的记录，不奖励"
-            plan.append(tuple(entry))
+            plan.append(entry)
+    # A bonus voided by other items (void_if): any of them counted for the unit, from the findings
+    # or the tickets, takes the bonus away.
+    counted = {(entry[0], entry[1].id): entry[2] for entry in plan}
+    for entry in plan:
+        voiding = [key for key in entry[1].void_if if counted.get((entry[0], key), 0) > 0]
+        if entry[2] and voiding:
+            entry[2] = 0.0
+            entry[6] += "；但本月有" + "、".join(f"“{rulebook.item(key).name}”" for key in voiding) + "，不奖励"
     if plan:
         amounts, defaulted, _ = scoring.item_with_messages(
             rulebook, [p[1].id for p in plan], [p[2] for p in plan], [p[3] for p in plan],

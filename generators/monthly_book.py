@@ -23,7 +23,7 @@ from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
 import udfs
 from generators.ledger import REJECTED_COLUMNS
-from generators.monthly import CANNOT_SCORE, Assessment, Line, UnitResult
+from generators.monthly import Assessment, Line, UnitResult, cannot_score_reason
 from generators.workbooks import new_workbook
 from udfs import scoring
 from udfs.rulebook import Item, Rulebook
@@ -263,15 +263,16 @@ def _write_unit(book, f: _Formats, rulebook: Rulebook, unit: UnitResult, name: s
     last = len(COLUMNS) - 1
     sheet.merge_range(0, 0, 0, last, f"{unit.unit} {month_text} 月度量化考核表", f.title)
     if rulebook.can_score:
-        full = f"满分 {rulebook.score.full_marks:g}{rulebook.score.unit}" + ("" if unit.party == rulebook.party else
-                                                                          f" ｜ 考核对象: {unit.party}")
+        full = (f"满分 {rulebook.score.full_marks:g}{rulebook.score.unit}" if unit.scored else
+                f"考核对象: {unit.party}，{'、'.join(unit.apart) or '分'}另计，不计得分")
+        full += "" if unit.party == rulebook.party or not unit.scored else f" ｜ 考核对象: {unit.party}"
         sheet.merge_range(1, 0, 1, last, f"{rulebook.title} ｜ {full} ｜ {stamp} ｜ 黄色单元格可填写，其余为公式", f.stamp)
     else:
-        sheet.merge_range(1, 0, 1, last, f"{rulebook.title} ｜ {CANNOT_SCORE}，本表只统计工单及时率 ｜ {stamp}",
+        sheet.merge_range(1, 0, 1, last, f"{rulebook.title} ｜ {cannot_score_reason(rulebook)} ｜ {stamp}",
                           f.warning)
     for j, label in enumerate(COLUMNS):
-        if j == AMOUNT and rulebook.score is not None and rulebook.score.unit == "元":
-            label = "扣款/奖励(元)"
+        if j == AMOUNT:
+            label = "扣款/奖励(元)" if _money_unit(rulebook, unit) else "扣分/加分(分)"
         sheet.write_string(FIRST_ITEM_ROW - 1, j, label, f.header)
     cell = xl_rowcol_to_cell
     deduction_cells, bonus_cells, apart_cells = [], [], {}
@@ -323,7 +324,7 @@ def _write_unit(book, f: _Formats, rulebook: Rulebook, unit: UnitResult, name: s
                          unit.paid, f.money),
         })
     for label, row in rows.items():
-        sheet.merge_range(row, 0, row, AMOUNT - 1, label + _label_note(rulebook, label), f.label)
+        sheet.merge_range(row, 0, row, AMOUNT - 1, _label_text(rulebook, label), f.label)
         if label in values:
             formula, cached, style = values[label]
             sheet.write_formula(row, AMOUNT, formula, style, _cached(cached))
@@ -367,9 +368,20 @@ def _lost(rulebook: Rulebook, block: Block, amounts: list[float]) -> float:
     return scoring.lost(rulebook, amounts, [block.key] * len(amounts) if block.key is not None else None)
 
 
-def _label_note(rulebook: Rulebook, label: str) -> str:
+def _money_unit(rulebook: Rulebook, unit: UnitResult) -> bool:
+    """Whether a unit's sheet counts in 元: its score's unit, or (not scored) its items'."""
+    if unit.scored:
+        return rulebook.score.unit == "元"
+    return bool(unit.lines) and all(line.item.unit == "元" for line in unit.lines)
+
+
+def _label_text(rulebook: Rulebook, label: str) -> str:
+    """A total row's label as the sheet shows it, in 元 words for a money scheme (扣款合计(元))."""
     unit = rulebook.score.unit if rulebook.score is not None else "分"
-    return {"扣分合计": f"({unit})", "加分合计": f"({unit})", "得分": f"({unit})"}.get(label, "")
+    money = {"扣分合计": "扣款合计", "加分合计": "奖励合计"} if unit == "元" else {}
+    if label in ("扣分合计", "加分合计", "得分"):
+        return f"{money.get(label, label)}({unit})"
+    return label
 
 
 def _row_note(rulebook: Rulebook, label: str) -> str:
@@ -449,7 +461,7 @@ def _write_summary(book, f: _Formats, assessment: Assessment, names, layouts, mo
     elif assessment.scored:
         sheet.merge_range(1, 0, 1, len(labels) - 1, stamp, f.stamp)
     else:
-        sheet.merge_range(1, 0, 1, len(labels) - 1, f"{CANNOT_SCORE}，本表只统计工单及时率 ｜ {stamp}", f.warning)
+        sheet.merge_range(1, 0, 1, len(labels) - 1, f"{cannot_score_reason(rulebook)} ｜ {stamp}", f.warning)
     money = rulebook.score is not None and rulebook.score.unit == "元"
     shown = {"扣分": "扣款(元)", "加分": "奖励(元)", "得分": "得分(元)"} if money else {}
     for j, label in enumerate(labels):
@@ -514,7 +526,8 @@ def _charts(book, sheet, f: _Formats, assessment: Assessment, names, layouts, ro
     categories = list(dict.fromkeys(b.title for place_ in layouts for b in place_.blocks
                                     if b.deduction_row is not None and not b.apart))
     if categories:
-        sheet.write_string(row, 0, "各类别扣分", f.header)
+        money = assessment.rulebook.score.unit == "元"
+        sheet.write_string(row, 0, "各类别扣款(元)" if money else "各类别扣分", f.header)
         for j, title in enumerate(categories, start=1):
             sheet.write_string(row, j, title, f.header)
         for i, (unit, name, place_) in enumerate(zip(units, names, layouts), start=row + 1):
@@ -531,7 +544,7 @@ def _charts(book, sheet, f: _Formats, assessment: Assessment, names, layouts, ro
         for j, title in enumerate(categories, start=1):
             chart.add_series({"name": ["汇总", row, j], "categories": ["汇总", row + 1, 0, row + count, 0],
                               "values": ["汇总", row + 1, j, row + count, j]})
-        place(chart, "各单位分类别扣分")
+        place(chart, "各单位分类别扣款(元)" if money else "各单位分类别扣分")
         row += count + 2
 
     # Overdue tickets by area and priority.

@@ -112,8 +112,9 @@ def generate_month_from(tickets: Sequence[Sequence], *, rulebook, month: str,
     ``rulebook`` is a name or a :class:`~udfs.rulebook.Rulebook`; ``findings`` the rows of the
     考核记录 sheet, ``holidays`` those of the 节假日 sheet (the calendar's user layer, as the
     cell functions get it from 刷新节假日). Tabs, each named with :data:`TAB_PREFIX`: 台账, 拒收
-    (every ticket and findings row not used, with its row in the sheet), then, for a rulebook
-    with a score, 汇总 and one tab per unit (values as the monthly table caches them), and 说明
+    (every ticket and findings row not used, with its row in the sheet), then 汇总 and one tab per
+    unit (values as the monthly table caches them; for a rulebook that cannot score, the
+    timeliness-only table that says so), and 说明
     (month, rulebook, calendar and program versions, counts). Bad rows never raise; an unusable sheet raises
     :class:`KaoheError`.
     """
@@ -140,25 +141,29 @@ def generate_month_from(tickets: Sequence[Sequence], *, rulebook, month: str,
         notes = ledger_tabs["说明"]
         summary = [f"工单: 读入 {ledger.read} 行 = 入账 {len(ledger.rows)} 行 + 拒收 {len(ledger.rejected)} 行"]
         reconciles = ledger.reconciles
-        if book.score is not None:
-            found = None
-            if _has_values(findings):
-                findings_file = folder / f"{FINDINGS_SHEET}.xlsx"
-                write_rows(findings, findings_file, FINDINGS_SHEET)
-                found = table.read_findings(findings_file, book)
-                summary.append(f"考核记录: 读入 {found.read} 行 = 采用 {found.used} 行 + 拒收 {len(found.rejected)} 行")
-                reconciles = reconciles and found.reconciles
-            assessment = table.assess_month(ledger, book, month, findings=found)
-            monthly_file = folder / "月度考核表.xlsx"
-            write_monthly(assessment, monthly_file, calendar_version=calendar.version,
-                          sources={"工单": f"工作表“{TICKETS_SHEET}”",
-                                   "考核记录": f"工作表“{FINDINGS_SHEET}”" if found else "", "考核历史": ""})
-            monthly_tabs = read_tabs(monthly_file)
-            tabs["拒收"] = monthly_tabs.pop("拒收")
-            notes = monthly_tabs.pop("说明")
-            tabs.update(monthly_tabs)
-            unit = book.score.unit
-            summary += [f"{r.unit}: 得分 {r.score:g}{unit}" + (f"，{r.grade}" if r.grade else "") for r in assessment.units]
+        found = None
+        if _has_values(findings):
+            findings_file = folder / f"{FINDINGS_SHEET}.xlsx"
+            write_rows(findings, findings_file, FINDINGS_SHEET)
+            found = table.read_findings(findings_file, book)
+            summary.append(f"考核记录: 读入 {found.read} 行 = 采用 {found.used} 行 + 拒收 {len(found.rejected)} 行")
+            reconciles = reconciles and found.reconciles
+        assessment = table.assess_month(ledger, book, month, findings=found, timeliness_only=not book.can_score)
+        monthly_file = folder / "月度考核表.xlsx"
+        write_monthly(assessment, monthly_file, calendar_version=calendar.version,
+                      sources={"工单": f"工作表“{TICKETS_SHEET}”",
+                               "考核记录": f"工作表“{FINDINGS_SHEET}”" if found else "", "考核历史": ""})
+        monthly_tabs = read_tabs(monthly_file)
+        tabs["拒收"] = monthly_tabs.pop("拒收")
+        notes = monthly_tabs.pop("说明")
+        tabs.update(monthly_tabs)
+        unit = book.score.unit if book.score is not None else ""
+        if not book.can_score:
+            summary.append(f"{table.CANNOT_SCORE}；只统计工单及时率")
+        for r in assessment.units:
+            scored = f"得分 {r.score:g}{unit}" if r.scored else "无得分"
+            apart = "".join(f"，另计{'扣款' if u == '元' else '扣分'} {v:g}{u}" for u, v in r.apart.items())
+            summary.append(f"{r.unit}: {scored}" + (f"，{r.grade}" if r.grade else "") + apart)
         tabs["说明"] = notes
         temporary = {tickets_file.name: f"工作表“{TICKETS_SHEET}”", f"{FINDINGS_SHEET}.xlsx": f"工作表“{FINDINGS_SHEET}”"}
     tabs["拒收"] = _rename_sources(tabs["拒收"], temporary)
@@ -179,17 +184,19 @@ def findings_from_workbook(scoring: Sequence[Sequence] | None, summary: Sequence
     代维费 row. So 生成本月考核表 scores exactly what the workbook shows."""
     from generators.monthly import FEE_ITEM, FINDING_COLUMNS
     from udfs import rulebook as rulebooks
-    from workbook.builder import CHOSEN, COUNT, FEE, ID, NAME, REPEATS, UNIT
+    from workbook.builder import CHOSEN, COUNT, FEE, ID, NAME, PER, REPEATS, UNIT
 
     book = rulebooks.load(rulebook) if isinstance(rulebook, str) else rulebook
-    typed = {item.id for item in book.items if not item.measure}
+    typed = {item.id: book.party_of(item) for item in book.items if not item.measure}
     out: Rows = [list(FINDING_COLUMNS)]
-    unit = ""
+    unit = party = ""
     for row in scoring or ():
         cells = list(row) + [None] * 12
-        if cells[ID] == "考核单位":
+        if cells[ID] == "考核单位":  # a unit's block: its name, and its 人员类别 (the items of others do not apply)
             unit = str(cells[NAME] or "").strip()
-        elif unit and cells[ID] in typed and isinstance(cells[COUNT], (int, float)) and cells[COUNT]:
+            party = str(cells[COUNT] or "").strip() if cells[PER] == "人员类别" else ""
+        elif (unit and cells[ID] in typed and isinstance(cells[COUNT], (int, float)) and cells[COUNT]
+              and (not party or typed[cells[ID]] == party)):
             out.append([unit, cells[ID], cells[COUNT], cells[CHOSEN], cells[REPEATS], f"{SCORING_SHEET}表"])
     rows = [list(row) + [None] * 12 for row in summary or ()]
     top = next((i for i, row in enumerate(rows) if row[UNIT] == "考核单位" and row[FEE] == "代维费(元)"), None)

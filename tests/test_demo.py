@@ -39,11 +39,19 @@ def test_demo_ledger_reconciles_and_matches_the_engine(demo):
     assert (written == due).all()
     late = [by_id[i][header.index("回复及时")] == "否" for i in ids]
     assert any(late) and not all(late)
-    # Overdue tickets carry Jiangmen's −2 per overdue EOMS ticket.
-    for i in ids:
+    # Every overdue ticket counts toward Jiangmen's 二1, numbered within its unit by dispatch time
+    # (the ledger's per-ticket amount is the item's marginal one: −2 up to the 5th, then nothing).
+    seen: dict[str, int] = {}
+    for i in sorted(ids, key=lambda i: by_id[i][header.index("派单时间")]):
         record = by_id[i]
         overdue = record[header.index("签收超时小时")] > 0 or (record[header.index("回复超时小时")] or 0) > 0
-        assert (record[header.index("扣分")] > 0) == overdue
+        basis = record[header.index("扣分依据")] or ""
+        assert ("计入二1" in basis) == overdue, i
+        if overdue:
+            unit = record[header.index("考核单位")]
+            seen[unit] = seen.get(unit, 0) + 1
+            assert basis.split("计入二1")[1].startswith(f" EOMS投诉单处理及时率(本月第{seen[unit]}张"), i
+    assert min(seen.values()) > 5  # every unit reaches the zero-out, so later tickets show 0
 
 
 def test_ticket_text_is_never_a_formula(demo):

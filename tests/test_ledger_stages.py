@@ -102,3 +102,24 @@ def test_dongguan_on_the_demo_export_refuses_full_marks(tmp_path, capsys):
     for row in summary.iter_rows(min_row=4, max_row=6, values_only=True):
         values = dict(zip(header, row))
         assert values["得分"] == "—" and values["是否合格"] == "—" and values["及时率"] == "—"
+
+
+def test_a_capped_category_is_spent_in_time_order_and_never_overcharged(tmp_path, capsys):
+    """Jiangmen 二 (投诉单处理及现场测试规范) may lose at most 40 分. Eight repeat complaints, each
+    signed late: 二1 gives 2,2,2,2,2 then 0 (zeroed at 5张: 10 分) and 二7 5 分 each (40 分):
+    50 分 by the items, 40 by the category. The ledger charges the tickets in dispatch order until
+    the category is spent, so its per-ticket amounts sum to the table's 40, never to 50."""
+    lines = ["工单号,考核单位,优先级,派单时间,签收时间,回复时间,二次投诉"]
+    lines += [f"C{k},甲,一般,2025-10-{10 + k:02d} 09:00,2025-10-{10 + k:02d} 12:00,2025-10-{10 + k:02d} 18:00,是"
+              for k in range(1, 9)]
+    code, rows, _ = _ledger(tmp_path, "\n".join(lines) + "\n", "jiangmen", "2025-10")
+    assert code == 0
+    amounts = [rows[f"C{k}"]["扣分"] for k in range(1, 9)]
+    # C1..C5: 2 + 5 each (35 after C5); C6: 0 + 5 = 40; C7, C8: nothing left of the category
+    assert amounts == [7, 7, 7, 7, 7, 5, 0, 0] and sum(amounts) == 40
+    assert "“投诉单处理及现场测试规范”类已扣满40分" in rows["C7"]["扣分依据"]
+    out = tmp_path / "月度.xlsx"
+    assert main(["monthly", str(tmp_path / "export.csv"), "--rulebook", "jiangmen", "--month", "2025-10",
+                 "--out", str(out)]) == 0
+    summary = openpyxl.load_workbook(out, data_only=True)["汇总"]
+    assert summary.cell(4, 1).value == "甲" and summary.cell(4, 7).value == 55  # 95 − 40

@@ -12,6 +12,7 @@ import zipfile
 import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
+from xlsxwriter.utility import xl_col_to_name
 
 from generators import demo
 from generators.cli import main
@@ -47,7 +48,8 @@ def _formula_cells(path):
             for cell in row:
                 value = cell.value
                 if type(value).__name__ == "ArrayFormula":
-                    cells = [c for line in sheet[value.ref] for c in line]
+                    ranged = sheet[value.ref]  # one cell (a single-cell array formula) or rows of cells
+                    cells = [ranged] if type(ranged).__name__ == "Cell" else [c for line in ranged for c in line]
                 elif isinstance(value, str) and value.startswith("="):
                     cells = [cell]
                 else:
@@ -95,23 +97,54 @@ def month_export(tmp_path_factory):
     return export
 
 
+def _ledger_rows(path):
+    """The 台账 sheet's cached rows by 工单号 (counted rows only): {ticket id: {header: value}}."""
+    sheet = openpyxl.load_workbook(path, data_only=True)["台账"]
+    rows = list(sheet.iter_rows(values_only=True))
+    header = rows[0]
+    out = {}
+    for row in rows[1:]:
+        record = dict(zip(header, row))
+        if record["入账"] == 1:
+            out[record["工单号"]] = record
+    return header, out
+
+
+def _agrees(got, want) -> bool:
+    """A 汇总 cell against `kaohe monthly`'s: "—" (not applicable) there is an empty cell here."""
+    if want in ("—", "", None):
+        return got in ("", None)
+    if isinstance(want, (int, float)) and not isinstance(want, bool):
+        return isinstance(got, (int, float)) and math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-6)
+    return got == want
+
+
 @pytest.mark.parametrize("name", RULEBOOKS, ids=lambda n: n.rsplit("/", 1)[-1])
 def test_workbook_formulas_give_kaohe_monthly(name, month_export, tmp_path):
     """Built per shipped rulebook and filled with the month (bad rows included) and the 考核表
-    inputs: every formula evaluated by the engine equals the value cached in the file, and the
-    tickets counted, overdue, score, grade, pass and payment equal `kaohe monthly`'s."""
+    inputs: every formula evaluated by the engine equals the value cached in the file; the
+    台账 gives each ticket the verdicts and the per-ticket amounts of `kaohe ledger`; and the
+    tickets counted, overdue, on-time rate, score, grade, pass, payment and the amounts totalled
+    apart equal `kaohe monthly`'s (its timeliness-only table for a rulebook that cannot score)."""
+    from generators.ledger import AMOUNT_COLUMNS
+    from generators.monthly import CANNOT_SCORE
+
     book = load(name)
     path = tmp_path / "考核工作簿.xlsm"
     ledger, _ = ledger_from_export(month_export, book, MONTH)
-    units = []
-    if book.score is not None:
+    monthly = tmp_path / "月度考核表.xlsx"
+    command = ["monthly", str(month_export), "--rulebook", name, "--month", MONTH, "--out", str(monthly)]
+    found = None
+    if book.can_score:
         findings = tmp_path / "考核记录.xlsx"
         demo.write_table(demo.synthesize_findings(MONTH, demo.VENDORS, book, seed=11), findings, "考核记录")
-        monthly = tmp_path / "月度考核表.xlsx"
-        assert main(["monthly", str(month_export), "--findings", str(findings), "--rulebook", name,
-                     "--month", MONTH, "--out", str(monthly)]) == 0
-        assessment = assess_month(ledger, book, MONTH, findings=read_findings(findings, book))
-        units = inputs_from_assessment(assessment)
+        command += ["--findings", str(findings)]
+        found = read_findings(findings, book)
+    else:
+        command += ["--timeliness-only"]
+    assert main(command) == 0
+    assessment = assess_month(ledger, book, MONTH, findings=found, timeliness_only=not book.can_score)
+    units = inputs_from_assessment(assessment)
     build_workbook(book, path, month=MONTH, tickets=tickets_from_export(month_export, book), units=units, rows=170)
 
     computed = evaluate(path)
@@ -124,10 +157,25 @@ def test_workbook_formulas_give_kaohe_monthly(name, month_export, tmp_path):
     header = [c.value for c in ledger_sheet[1]]
     counted = [row[header.index("入账")] for row in ledger_sheet.iter_rows(min_row=2, values_only=True)]
     assert counted.count(1) == len(ledger.rows) and counted.count(0) == len(ledger.rejected)
-    if book.score is None:
-        return
+    # per ticket: the verdict at every stage the ledger timed, and the amounts it attributes
+    _, by_id = _ledger_rows(path)
+    amounts = [c for c in AMOUNT_COLUMNS.values() if c in ledger.rows.columns]
+    assert [c for c in AMOUNT_COLUMNS.values() if c in header] == amounts
+    for record in ledger.rows.to_dict("records"):
+        shown = by_id[record["ticket_id"]]
+        for stage in ledger.stages:
+            assert shown[f"{stage}及时"] == record[f"{stage}及时"], (record["ticket_id"], stage)
+        for c in amounts:
+            assert shown[c] == pytest.approx(record[c]), (record["ticket_id"], c)
+
+    if not book.can_score:
+        notes = openpyxl.load_workbook(path, data_only=True)
+        assert CANNOT_SCORE in str(notes["考核表"]["A4"].value) and CANNOT_SCORE in str(notes["汇总"]["A3"].value)
+        assert any(CANNOT_SCORE in str(c.value) for row in notes["说明"].iter_rows() for c in row)
     expected = _monthly_summary(monthly)
-    column = {h: chr(ord("A") + j) for j, h in enumerate(SUMMARY_HEADERS)}
+    column = {h: xl_col_to_name(j) for j, h in enumerate(SUMMARY_HEADERS)}
+    labels = [c.value for c in openpyxl.load_workbook(path)["汇总"][SUMMARY_TOP + 1]]
+    column.update({h: xl_col_to_name(j) for j, h in enumerate(labels) if isinstance(h, str) and h.startswith("另计")})
     seen = []
     for r in range(SUMMARY_TOP + 2, SUMMARY_TOP + 2 + len(units)):
         unit = cached.get(f"汇总!B{r}") or openpyxl.load_workbook(path)["汇总"][f"B{r}"].value
@@ -137,17 +185,22 @@ def test_workbook_formulas_give_kaohe_monthly(name, month_export, tmp_path):
         want = expected[unit]
 
         def got(label, r=r):
-            return _plain(computed[f"汇总!{column[label]}{r}"])
+            return _plain(computed[f"汇总!{column[label]}{r}"]) if f"汇总!{column[label]}{r}" in computed else ""
 
-        assert got("工单数") == want["工单数"] and got("超时工单") == want["超时工单"]
-        assert got("得分") == pytest.approx(want["得分"])
-        assert got("扣分合计") == pytest.approx(want["扣分"]) and got("加分合计") == pytest.approx(want["加分"])
-        if book.grade_bands:
-            assert got("等级") == want["等级"]
-        if book.score.pass_mark is not None:
+        checks = {"工单数": "工单数", "超时工单": "超时工单", "及时率": "及时率"}
+        if book.can_score:
+            money = book.score.unit == "元"  # the monthly table heads a score in 元 扣款/奖励/得分(元)
+            checks.update({"得分": "得分(元)" if money else "得分", "扣分合计": "扣款(元)" if money else "扣分",
+                           "加分合计": "奖励(元)" if money else "加分"})
+            checks.update({h: h for h in want if h.startswith("另计")})
+            if book.grade_bands:
+                checks["等级"] = "等级"
+            if book.payment is not None and want["应付金额(元)"] not in ("", None):
+                checks["应付金额(元)"] = "应付金额(元)"
+        for mine, theirs in checks.items():
+            assert _agrees(got(mine), want[theirs]), (unit, mine, got(mine), want[theirs])
+        if book.can_score and book.score.pass_mark is not None and want["是否合格"] not in ("—", "", None):
             assert got("是否合格") == (want["是否合格"] == "合格")
-        if book.payment is not None and want["应付金额(元)"] not in ("", None):
-            assert got("应付金额(元)") == pytest.approx(want["应付金额(元)"])
     assert sorted(seen) == sorted(expected)
 
 
@@ -304,9 +357,192 @@ def test_generate_month_button_scores_what_the_workbook_shows(tmp_path):
 
 def test_an_empty_template_computes_what_it_caches(tmp_path):
     """No month, no tickets, one unit: every formula still evaluates to its cached value
-    (blank where there is nothing to count; full marks for the named unit)."""
-    path = build_workbook(load("dongguan"), tmp_path / "空白.xlsm", units=["甲"], rows=20)
+    (blank where there is nothing to count; full marks for the named unit). A rulebook that
+    cannot score (dongguan: its source carries no scoring sheet) gives no score and says why."""
+    from generators.monthly import CANNOT_SCORE
+
+    path = build_workbook(load("jiangmen"), tmp_path / "空白.xlsm", units=["甲"], rows=20)
     computed, cached = evaluate(path), _formula_cells(path)
     assert all(_same(computed.get(k, ""), v) for k, v in cached.items())
-    assert _plain(computed[f"汇总!H{SUMMARY_TOP + 2}"]) == load("dongguan").score.full_marks
+    assert _plain(computed[f"汇总!H{SUMMARY_TOP + 2}"]) == load("jiangmen").score.full_marks
     assert _plain(computed[f"汇总!H{SUMMARY_TOP + 3}"]) == ""
+
+    assert not load("dongguan").can_score
+    path = build_workbook(load("dongguan"), tmp_path / "无考核项.xlsm", units=["甲"], rows=20)
+    computed, cached = evaluate(path), _formula_cells(path)
+    assert all(_same(computed.get(k, ""), v) for k, v in cached.items())
+    book = openpyxl.load_workbook(path)
+    assert book["汇总"][f"H{SUMMARY_TOP + 2}"].value is None  # no score, not even a formula
+    assert CANNOT_SCORE in book["考核表"]["A4"].value and CANNOT_SCORE in book["汇总"]["A3"].value
+    assert CANNOT_SCORE in book["说明"]["B8"].value
+
+
+# -- the new semantics on a few hand-made tickets ---------------------------------------------------------
+def _export(path, rows):
+    """An export .xlsx with the canonical Chinese headers: ``rows`` are dicts of canonical fields."""
+    from generators.workbooks import write_rows
+    from udfs.rulebook import CANONICAL_FIELDS
+
+    fields = list(dict.fromkeys(f for row in rows for f in row))
+    write_rows([[CANONICAL_FIELDS[f] for f in fields]] + [[row.get(f) for f in fields] for row in rows], path, "工单")
+    return path
+
+
+def _findings(path, rows):
+    import pandas as pd
+
+    from generators.monthly import FINDING_COLUMNS
+
+    demo.write_table(pd.DataFrame(rows, columns=list(FINDING_COLUMNS)), path, "考核记录")
+    return path
+
+
+def _built(tmp_path, name, tickets, findings=()):
+    """The workbook built from an export and findings as ``kaohe monthly`` reads them: its
+    evaluated cells (after checking every formula gives its cached value), the 台账 rows by
+    ticket id, the ledger and the assessment."""
+    book = load(name)
+    export = _export(tmp_path / "工单导出.xlsx", tickets)
+    ledger, _ = ledger_from_export(export, book, MONTH)
+    found = read_findings(_findings(tmp_path / "考核记录.xlsx", findings), book) if findings else None
+    assessment = assess_month(ledger, book, MONTH, findings=found, timeliness_only=not book.can_score)
+    path = build_workbook(book, tmp_path / "考核工作簿.xlsm", month=MONTH, tickets=tickets_from_export(export, book),
+                          units=inputs_from_assessment(assessment), rows=len(tickets) + 3)
+    computed, cached = evaluate(path), _formula_cells(path)
+    wrong = {k: (computed.get(k, "<not computed>"), v) for k, v in cached.items() if not _same(computed.get(k, ""), v)}
+    assert not wrong, list(wrong.items())[:10]
+    _, rows = _ledger_rows(path)
+    assert len(rows) == len(tickets) == len(ledger.rows)  # every ticket counted, none rejected
+    for record in ledger.rows.to_dict("records"):  # the verdicts and amounts of `kaohe ledger`
+        for stage in ledger.stages:
+            assert rows[record["ticket_id"]][f"{stage}及时"] == record[f"{stage}及时"], (record["ticket_id"], stage)
+        for amount in ("扣分", "扣款(元)"):
+            if amount in ledger.rows.columns:
+                assert rows[record["ticket_id"]][amount] == pytest.approx(record[amount]), (record["ticket_id"], amount)
+    return computed, rows, ledger, assessment, path
+
+
+def _summary_row(path, unit):
+    sheet = openpyxl.load_workbook(path, data_only=True)["汇总"]
+    header = [c.value for c in sheet[SUMMARY_TOP + 1]]
+    for row in sheet.iter_rows(min_row=SUMMARY_TOP + 2, values_only=True):
+        if row[1] == unit:
+            return dict(zip(header, row))
+    raise KeyError(unit)
+
+
+def test_jiangmen_visits_are_timed_per_kind_from_their_own_start(tmp_path):
+    """回访 by the row that fits the ticket's kind: 处理期间已解决 from 回复时间, 当天 (a Saturday
+    reply visited Saturday 23:00 is on time, Sunday 01:00 late); 后续措施解决 from 通知时间, 7 天
+    含当天 (handed over Tue 10-14, due Mon 10-20 24:00); any other kind is not assessed at 回访
+    (不考核, no deadline) and stays counted, as is a 后续措施解决 ticket without 通知时间."""
+    day = dt.datetime
+    base = {"unit": "甲", "priority": "一般", "repeat": "否"}
+    tickets = [
+        {**base, "ticket_id": "J1", "kind": "投诉", "dispatched_at": day(2025, 10, 18, 8), "accepted_at": day(2025, 10, 18, 8, 30),
+         "replied_at": day(2025, 10, 18, 10), "visited_at": day(2025, 10, 18, 20)},
+        {**base, "ticket_id": "J2", "kind": "处理期间已解决", "dispatched_at": day(2025, 10, 18, 8),
+         "accepted_at": day(2025, 10, 18, 8, 30), "replied_at": day(2025, 10, 18, 10), "visited_at": day(2025, 10, 18, 23)},
+        {**base, "ticket_id": "J3", "kind": "处理期间已解决", "dispatched_at": day(2025, 10, 18, 8),
+         "accepted_at": day(2025, 10, 18, 8, 30), "replied_at": day(2025, 10, 18, 10), "visited_at": day(2025, 10, 19, 1)},
+        {**base, "ticket_id": "J4", "kind": "后续措施解决", "dispatched_at": day(2025, 10, 13, 9),
+         "accepted_at": day(2025, 10, 13, 9, 30), "replied_at": day(2025, 10, 13, 12), "notified_at": day(2025, 10, 14, 9),
+         "visited_at": day(2025, 10, 20, 20)},
+        {**base, "ticket_id": "J5", "kind": "后续措施解决", "dispatched_at": day(2025, 10, 13, 9),
+         "accepted_at": day(2025, 10, 13, 9, 30), "replied_at": day(2025, 10, 13, 12), "visited_at": day(2025, 10, 30, 20)},
+    ]
+    _, rows, ledger, assessment, path = _built(tmp_path, "jiangmen", tickets)
+    assert "回访" in ledger.stages
+    verdicts = {key: rows[key]["回访及时"] for key in rows}
+    assert verdicts == {"J1": "不考核", "J2": "是", "J3": "否", "J4": "是", "J5": "不考核"}
+    assert rows["J1"]["回访截止"] is None and rows["J1"]["回访超时小时"] is None
+    assert rows["J2"]["回访截止"] == dt.datetime(2025, 10, 19) and rows["J3"]["回访超时小时"] == pytest.approx(1)
+    assert rows["J4"]["回访截止"] == dt.datetime(2025, 10, 21)  # 10-20 24:00
+    assert rows["J2"]["回访起算"] == dt.datetime(2025, 10, 18, 10) and rows["J4"]["回访起算"] == dt.datetime(2025, 10, 14, 9)
+    assert all(rows[key]["状态"] is None and rows[key]["入账"] == 1 for key in rows)  # 不考核 is no rejection
+    formula = openpyxl.load_workbook(path)["台账"]
+    header = [c.value for c in formula[1]]
+    start = formula.cell(2, header.index("回访起算") + 1).value.text
+    assert start.startswith("=IF(") and "台账_回复时间" in start and "台账_通知时间" in start and "KH_" not in start
+    shown = _summary_row(path, "甲")
+    unit = assessment.units[0]
+    assert unit.assessed == 5 and unit.overdue == 1
+    assert shown["超时工单"] == 1 and shown["及时率"] == pytest.approx(unit.timely_rate) == pytest.approx(0.8)
+
+
+def test_jiangmen_ledger_gives_each_overdue_ticket_its_marginal_deduction(tmp_path):
+    """二1 (2分/张, 5张以上扣除该项目所有10分): a unit's overdue tickets, numbered by dispatch time
+    (ties by row), carry 2,2,2,2,2 and then 0 — summing to the table's 10; 二次投诉 5分/张."""
+    day = dt.datetime
+    tickets = []
+    for k, hour in enumerate((9, 8, 8, 10, 11, 12, 7)):  # 7 tickets replied two days late; two dispatched at 08:00
+        tickets.append({"ticket_id": f"Y{k}", "unit": "乙", "priority": "一般", "kind": "故障",
+                        "dispatched_at": day(2025, 10, 2, hour), "accepted_at": day(2025, 10, 2, hour, 30),
+                        "replied_at": day(2025, 10, 4, hour), "repeat": "是" if k == 3 else "否"})
+    tickets.append({"ticket_id": "Y9", "unit": "乙", "priority": "一般", "kind": "故障", "dispatched_at": day(2025, 10, 3, 8),
+                    "accepted_at": day(2025, 10, 3, 8, 30), "replied_at": day(2025, 10, 3, 12), "repeat": "否"})
+    computed, rows, _, assessment, path = _built(tmp_path, "jiangmen", tickets)
+    order = sorted((t["dispatched_at"], k, t["ticket_id"]) for k, t in enumerate(tickets[:7]))
+    assert [rows[key]["二1第几张"] for _, _, key in order] == [1, 2, 3, 4, 5, 6, 7]
+    assert [rows[key]["二1扣分"] for _, _, key in order] == [2, 2, 2, 2, 2, 0, 0]
+    assert rows["Y9"]["二1扣分"] is None and rows["Y9"]["扣分"] == 0
+    assert rows["Y3"]["扣分"] == 2 + 5  # overdue and a repeat complaint
+    assert sum(rows[key]["扣分"] for key in rows) == 10 + 5
+    line = {line.item.id: line for line in assessment.units[0].lines}
+    assert line["二1"].amount == 10 and line["二7"].amount == 5
+    scoring = openpyxl.load_workbook(path)["考核表"]
+    at = {scoring.cell(r, 1).value: r for r in range(scoring.max_row, 0, -1)}
+    assert computed[f"考核表!I{at['二1']}"] == 10 and computed[f"考核表!I{at['二7']}"] == 5
+
+
+def test_poyang_times_new_lines_from_the_notice_and_keeps_parties_and_money_apart(tmp_path):
+    """Poyang: a 新开 ticket is timed from 通知时间 (24 h), a 故障 one from 派单时间 in business
+    hours, a 新开 ticket without 通知时间 is not assessed. A unit whose tickets are 自维人员's has
+    only the 自维人员 items (分): no score in 元, its 分 totalled apart; the 代维公司 unit's bonus
+    无超时奖 is voided by a 确认单 finding, 全勤奖 is not (no 迟到)."""
+    day = dt.datetime
+    tickets = [
+        {"ticket_id": "P1", "unit": "丙", "area": "城区", "kind": "新开", "dispatched_at": day(2025, 10, 9, 9),
+         "accepted_at": day(2025, 10, 9, 9, 10), "notified_at": day(2025, 10, 10, 9), "closed_at": day(2025, 10, 11, 8)},
+        {"ticket_id": "P2", "unit": "丙", "area": "城区", "kind": "故障", "dispatched_at": day(2025, 10, 9, 9),
+         "accepted_at": day(2025, 10, 9, 9, 10), "closed_at": day(2025, 10, 9, 15)},
+        {"ticket_id": "P3", "unit": "丙", "area": "城区", "kind": "新开", "dispatched_at": day(2025, 10, 9, 9),
+         "accepted_at": day(2025, 10, 9, 9, 10), "closed_at": day(2025, 10, 12, 8)},
+        {"ticket_id": "P4", "unit": "丁", "party": "自维人员", "area": "城区", "kind": "故障",
+         "dispatched_at": day(2025, 10, 9, 9), "accepted_at": day(2025, 10, 9, 9, 10), "closed_at": day(2025, 10, 9, 17)},
+    ]
+    findings = [("丙", "确认单", 1, None, None, ""), ("丙", "全勤奖", 1, None, None, ""), ("丁", "自维迟到", 2, None, None, "")]
+    _, rows, _, assessment, path = _built(tmp_path, "poyang", tickets, findings)
+    assert {key: rows[key]["处理及时"] for key in rows} == {"P1": "是", "P2": "是", "P3": "不考核", "P4": "否"}
+    assert rows["P1"]["处理起算"] == day(2025, 10, 10, 9) and rows["P1"]["处理截止"] == day(2025, 10, 11, 9)
+    assert rows["P2"]["处理起算"] == day(2025, 10, 9, 9) and rows["P2"]["处理截止"] == day(2025, 10, 9, 15, 30)
+    assert rows["P4"]["扣分"] == 5 and rows["P4"]["扣款(元)"] == 0  # 自维超时 in 分, never in 元
+    units = {u.unit: u for u in assessment.units}
+    assert units["丁"].party == "自维人员" and not units["丁"].scored and units["丁"].apart == {"分": 5 + 2}
+    assert units["丙"].score == pytest.approx(-20 + 100)
+    shown = {name: _summary_row(path, name) for name in units}
+    assert shown["丙"]["得分(元)"] == pytest.approx(80) and shown["丙"]["另计扣分合计(分)"] is None
+    assert shown["丁"]["得分(元)"] is None and shown["丁"]["另计扣分合计(分)"] == pytest.approx(7)
+    scoring = openpyxl.load_workbook(path, data_only=True)["考核表"]
+    parties = [row[5] for row in scoring.iter_rows(values_only=True) if row[0] == "考核单位" and row[1]]
+    assert parties == [units[name].party for name in units]
+
+
+def test_a_stage_timed_by_each_tickets_own_limit(tmp_path):
+    """service_quality's 办理 takes each ticket's 办理时限 (当天, 3日内 …): the 台账 reads it with
+    KH_DEADLINE; a ticket without one, or with one that cannot be read, is not assessed there
+    and stays counted, as in `kaohe ledger`."""
+    day = dt.datetime
+    base = {"unit": "甲", "kind": "居民用户", "dispatched_at": day(2025, 10, 9, 9)}
+    tickets = [
+        {**base, "ticket_id": "S1", "time_limit": "当天", "replied_at": day(2025, 10, 9, 23)},
+        {**base, "ticket_id": "S2", "time_limit": "当天", "replied_at": day(2025, 10, 10, 1)},
+        {**base, "ticket_id": "S3", "time_limit": "3日内", "replied_at": day(2025, 10, 12, 20)},  # 10-12 a Sunday: to 10-13 24:00
+        {**base, "ticket_id": "S4", "replied_at": day(2025, 10, 12, 20)},
+        {**base, "ticket_id": "S5", "time_limit": "尽快", "replied_at": day(2025, 10, 12, 20)},
+    ]
+    rows = _built(tmp_path, "service_quality", tickets)[1]
+    assert {key: rows[key]["办理及时"] for key in rows} == {"S1": "是", "S2": "否", "S3": "是", "S4": "不考核",
+                                                          "S5": "不考核"}
+    assert rows["S3"]["办理截止"] == day(2025, 10, 14) and rows["S4"]["办理截止"] is None
+    assert all(rows[key]["状态"] is None for key in rows)

@@ -134,7 +134,8 @@ def test_worked_month_through_the_command_line(case, tmp_path, capsys):
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_ledger_amounts_sum_to_the_tables_items(case, tmp_path):
     """Per unit, the ledger's per-ticket amounts add up to the table's amounts of the items the
-    tickets count toward (zero-outs and caps included): the ledger never contradicts the table."""
+    tickets count toward (zero-outs and item caps included; a capped category at most its points):
+    the ledger never contradicts the table."""
     expected, tickets, findings, _ = _inputs(case, tmp_path)
     book = rulebooks.load(expected["rulebook"])
     if not book.can_score:
@@ -148,6 +149,13 @@ def test_ledger_amounts_sum_to_the_tables_items(case, tmp_path):
             if column not in ledger.rows.columns:
                 continue
             ledger_total = float(ledger.rows.loc[mine, column].sum())
-            table_total = sum((-1 if line.item.bonus else 1) * line.amount for line in result.lines
-                              if per_ticket(line.item) and line.item.unit == point_unit and not math.isnan(line.amount))
+            # the table's amounts of the items the tickets count, each capped category at most its points
+            by_category: dict = {}
+            for line in result.lines:
+                if per_ticket(line.item) and line.item.unit == point_unit and not math.isnan(line.amount):
+                    key = line.item.category if not line.item.bonus else None
+                    by_category[key] = by_category.get(key, 0.0) + (-1 if line.item.bonus else 1) * line.amount
+            caps = {c.id: c.points for c in book.categories if c.points is not None}
+            table_total = sum(min(total, caps[key]) if key in caps and point_unit == book.score.unit else total
+                              for key, total in by_category.items())
             assert ledger_total == pytest.approx(table_total), (result.unit, point_unit)

@@ -163,6 +163,18 @@ def format_moment(moment: np.datetime64, *, midnight_as_24: bool = False, second
     return stamp.strftime("%Y-%m-%d %H:%M:%S" if seconds or stamp.second else "%Y-%m-%d %H:%M")
 
 
+def format_moments(moments: np.ndarray, *, midnight_as_24: bool = False) -> np.ndarray:
+    """:func:`format_moment` over a whole array at once (NaT → "")."""
+    stamps = pd.Series(np.asarray(moments, dtype="datetime64[s]"))
+    out = stamps.dt.strftime("%Y-%m-%d %H:%M")
+    with_seconds = stamps.dt.second != 0
+    out[with_seconds] = stamps[with_seconds].dt.strftime("%Y-%m-%d %H:%M:%S")
+    if midnight_as_24:
+        midnight = (stamps.dt.hour == 0) & (stamps.dt.minute == 0) & (stamps.dt.second == 0)
+        out[midnight] = (stamps[midnight] - pd.Timedelta(days=1)).dt.strftime("%Y-%m-%d") + " 24:00"
+    return out.fillna("").to_numpy(object)
+
+
 def format_day(day: dt.date, *, weekday: bool = True) -> str:
     """``10-09(周四)``."""
     text = f"{day.month:02d}-{day.day:02d}"

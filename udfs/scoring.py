@@ -450,12 +450,23 @@ def limit_rows(rulebook, stage, priority=None, area=None, kind=None) -> tuple[np
     book = _book(rulebook)
     arrays = [np.asarray(a if a is not None else None, dtype=object) for a in (stage, priority, area, kind)]
     shape = np.broadcast_shapes(*(a.shape for a in arrays))
-    keys = pd.DataFrame({k: pd.Series(np.broadcast_to(a, shape).ravel(), dtype=object).map(_text)
-                         for k, a in zip("spak", arrays)})
-    codes, distinct = pd.MultiIndex.from_frame(keys).factorize() if len(keys) else (np.zeros(0, np.intp), [])
-    found = [_match(book.time_limits, *key) if key[0] else "" for key in distinct]
-    index = np.array([f if isinstance(f, int) else -1 for f in found] or [0], dtype=np.intp)[codes]
-    said = np.array([f if isinstance(f, str) else "" for f in found] or [""], dtype=object)[codes]
+    size = int(np.prod(shape))
+    # each column's distinct values as text, then the distinct combinations: a month of tickets
+    # has a handful of (stage, priority, area, kind) keys, matched once each
+    codes, texts = [], []
+    for array in arrays:
+        column_codes, uniques = pd.factorize(pd.Series(np.broadcast_to(array, shape).ravel(), dtype=object),
+                                             use_na_sentinel=False)
+        codes.append(column_codes)
+        texts.append([_text(value) for value in uniques])
+    if not size:
+        return np.zeros(shape, np.intp), np.full(shape, "", dtype=object)
+    combos, inverse = np.unique(np.column_stack(codes), axis=0, return_inverse=True)
+    found = [_match(book.time_limits, *(texts[j][c] for j, c in enumerate(combo))) if texts[0][combo[0]] else ""
+             for combo in combos]
+    inverse = inverse.reshape(-1)
+    index = np.array([f if isinstance(f, int) else -1 for f in found], dtype=np.intp)[inverse]
+    said = np.array([f if isinstance(f, str) else "" for f in found], dtype=object)[inverse]
     return index.reshape(shape), said.reshape(shape)
 
 
@@ -484,7 +495,7 @@ def row_terms(rulebook, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
     """``(limits, units, hours)`` of the time-limit rows at ``rows`` (-1: no row → empty limit)."""
     book = _book(rulebook)
     table = book.time_limits
-    limits = np.array([row.limit for row in table] + [None], dtype=object)[rows]
+    limits = np.array([row.limit for row in table] + [np.nan], dtype=float)[rows]
     units = np.array([row.unit for row in table] + ["小时"], dtype=object)[rows]
     hours = np.array([row.hours for row in table] + [""], dtype=object)[rows]
     return limits, units, hours

@@ -3,16 +3,24 @@
 Sheets, in order:
 
 * 说明 — what to do, step by step; the month (名称 考核月份, the only input), the rulebook
-  (考核办法), versions, the stages assessed this month, and the buttons;
+  (考核办法), versions, whether the rulebook can score, the stages assessed this month (with the
+  start and end columns each time-limit row times), and the buttons;
 * 工单 — the month's tickets, pasted under the template header (dropdowns: priority, area, unit);
-* 台账 — one ``KH_`` array formula per column over 工单 (see :mod:`workbook.ledger_sheet`);
-* 考核表 — a block per unit: the rulebook's items, counts from 台账 (ticket-measured items) or
-  typed in (yellow), chosen values and repeats, ``KH_ITEM`` per item, category subtotals
-  (each category loses at most its points), ``KH_TOTAL``, ``KH_GRADE``, ``KH_PASS``;
-* 汇总 — the units (typed or filled), tickets, overdue, on-time rate, score, grade, pass, fee,
-  ``KH_PAYMENT``, and ``KH_RISK`` over the year's scores; the row counts reconciled;
+* 台账 — one ``KH_`` array formula per column over 工单 (see :mod:`workbook.ledger_sheet`),
+  with the verdicts and the per-ticket (marginal) amounts of ``kaohe ledger``;
+* 考核表 — a block per unit: its 人员类别 (the most frequent of its tickets; only the items aimed
+  at it apply), the rulebook's items, counts from 台账 (ticket-measured items) or typed in
+  (yellow), chosen values and repeats, ``KH_ITEM`` per item, category subtotals (each category
+  loses at most its points) of the items in the score's unit, ``KH_TOTAL``, ``KH_GRADE``,
+  ``KH_PASS``, and the items in another unit (元 beside 分) totalled apart, never in the score;
+* 汇总 — the units (typed or filled), tickets, overdue, on-time rate (of the tickets timed at some
+  stage), score, grade, pass, fee, ``KH_PAYMENT``, ``KH_RISK`` over the year's scores, the
+  amounts totalled apart; the row counts reconciled;
 * 节假日 — the user's extra holidays and workdays (日期, 类型, 名称), loaded by 刷新节假日;
 * 规则 — the rulebook as a table; ``xlwings.conf`` — so the cell functions load from ``udfs.excel``.
+
+A rulebook that cannot score (no score rule or no items) says so (:data:`CANNOT_SCORE`) on 说明,
+考核表 and 汇总 and shows no score; 汇总 then gives the tickets' timeliness only.
 
 Every formula cell carries the value our engine gives for it (the ``KH_`` cells computed by
 the same cell functions Excel calls), and the workbook is not marked for a full recalculation
@@ -33,6 +41,8 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 import udfs
+from generators.monthly import CANNOT_SCORE
+from generators.monthly_book import apart_label
 from generators.tickets import _month_bounds, _priority_rules
 from generators.workbooks import CREATED, OPTIONS
 from udfs import scoring
@@ -44,7 +54,7 @@ from udfs.scoring import _EPS
 from udfs.scoring_cells import kh_grade, kh_item, kh_pass, kh_payment, kh_risk, kh_total
 
 from . import vba
-from .ledger_sheet import FIELDS, LEDGER, TICKETS, LedgerPlan, areas, serial
+from .ledger_sheet import FIELDS, LEDGER, TICKETS, LedgerPlan, _quote, areas, serial
 
 DEFAULT_ROWS = 1000   # 工单 rows the 台账 formulas cover in an empty template
 DEFAULT_UNITS = 6     # unit slots (汇总 rows, 考核表 blocks) in an empty template
@@ -141,8 +151,12 @@ class _Formats:
         self.time = add({"num_format": "yyyy-mm-dd hh:mm:ss"})
         self.hours = add({"num_format": "0.00"})
         self.number = add({"num_format": "0"})
+        self.count = add({"num_format": "General;-General;;@"})  # zeros (tickets an item does not count) shown blank
         self.text = add({})
         self.warning = add({"border": 1, "text_wrap": True, "font_color": "#C00000", "valign": "top"})
+        self.alarm = add({"border": 1, "bold": True, "text_wrap": True, "font_color": "#C00000", "font_size": 12,
+                          "bg_color": "#FCE4D6", "valign": "top"})
+        self.banner = add({"bold": True, "font_size": 14, "font_color": "#C00000"})
         self.subtotal = add({"border": 1, "bold": True, "bg_color": "#E2EFDA", "num_format": "0.##"})
 
 
@@ -214,6 +228,10 @@ class _Writer:
         book.calc_on_load = False  # keep the cached values: no full recalculation (and #NAME?) on open
         self.stamp = stamp
         self.f = _Formats(book)
+        self.scored = rulebook.can_score  # a score rule and items: else no score anywhere, said loudly
+        self.score_unit = rulebook.score.unit if rulebook.score is not None else "分"
+        # items in another unit than the score's (元 beside 分) never enter the score: they total apart
+        self.aparts = list(dict.fromkeys(i.unit for i in rulebook.items if i.unit != self.score_unit)) if self.scored else []
         self.summary_row = {}  # unit slot → 0-based 汇总 row
         self.block_cells = {}  # unit slot → {label: "考核表!$F$9"}
         self.results = []      # unit slot → {label: cached value}
@@ -226,12 +244,11 @@ class _Writer:
             book.define_name(name, formula)
         self._tickets(sheets[TICKETS])
         self._ledger(sheets[LEDGER])
-        if self.rulebook.score is not None:
+        if self.scored:
             self._scoring(sheets["考核表"])
-            self._summary(sheets["汇总"])
         else:
-            for name in ("考核表", "汇总"):
-                sheets[name].write_string(0, 0, f"考核办法“{self.rulebook.name}”不计总分: 本表不适用，请看台账。", self.f.title)
+            self._cannot_score(sheets["考核表"])
+        self._summary(sheets["汇总"])
         self._holidays(sheets["节假日"], holidays)
         self._rules(sheets["规则"])
         self._notes(sheets["说明"], buttons)
@@ -245,13 +262,12 @@ class _Writer:
                  "月初": "=IF(ISNUMBER(考核月份),DATE(YEAR(考核月份),MONTH(考核月份),1),\"\")",
                  "统计截止": "=IF(ISNUMBER(考核月份),DATE(YEAR(考核月份),MONTH(考核月份)+1,1),\"\")",
                  "有回复时间": f"=COUNTA({self.plan.ticket_range('replied_at')})>0"}
-        for stage, (_, end) in self.plan.stages.items():
-            names[f"启用_{stage}"] = f"=COUNTA({self.plan.ticket_range(end)})>0"
+        for stage in self.plan.stages:
+            names[f"启用_{stage}"] = self.plan.enabled_name(stage)
         names.update(self.plan.names())
-        if self.rulebook.score is not None:
-            top = SUMMARY_TOP + 2
-            col = xl_col_to_name(UNIT)
-            names["单位名单"] = f"=汇总!${col}${top}:${col}${top + len(self.units) - 1}"
+        top = SUMMARY_TOP + 2
+        col = xl_col_to_name(UNIT)
+        names["单位名单"] = f"=汇总!${col}${top}:${col}${top + len(self.units) - 1}"
         return names
 
     # -- 工单 ----------------------------------------------------------------------------------------------
@@ -283,22 +299,23 @@ class _Writer:
                 "validate": "list", "source": source.split(","), "error_type": "warning",
                 "error_title": CANONICAL_FIELDS[field],
                 "error_message": f"{CANONICAL_FIELDS[field]}应为: {source.replace(',', '/')}(考核办法 {self.rulebook.name})"})
-        if self.rulebook.score is not None:
-            j = FIELDS.index("unit")
-            sheet.data_validation(1, j, last, j, {
-                "validate": "list", "source": "=单位名单", "error_type": "warning", "error_title": "考核单位",
-                "error_message": "考核单位不在“汇总”表的单位名单中，这些工单不计入任何单位"})
+        j = FIELDS.index("unit")  # 汇总 names the units (scored or not)
+        sheet.data_validation(1, j, last, j, {
+            "validate": "list", "source": "=单位名单", "error_type": "warning", "error_title": "考核单位",
+            "error_message": "考核单位不在“汇总”表的单位名单中，这些工单不计入任何单位"})
         sheet.freeze_panes(1, 1)
         sheet.autofilter(0, 0, last, len(FIELDS) - 1)
 
     # -- 台账 ----------------------------------------------------------------------------------------------
     def _ledger(self, sheet) -> None:
         f, plan = self.f, self.plan
-        styles = {"time": f.time, "hours": f.hours, "number": f.number, "text": f.text}
+        styles = {"time": f.time, "hours": f.hours, "number": f.number, "text": f.text, "count": f.count,
+                  "amount": f.text}
         last = plan.rows
         for j, column in enumerate(plan.columns):
             sheet.write_string(0, j, column.header, f.header)
-            sheet.set_column(j, j, 19 if column.kind == "time" else 28 if column.header == "状态" else 10)
+            sheet.set_column(j, j, 19 if column.kind == "time" else 28 if column.header == "状态" else 10, None,
+                             {"hidden": column.header.endswith("累计")})
             style = styles[column.kind]
             values = column.values
             if column.formula is None:
@@ -328,7 +345,12 @@ class _Writer:
         for j, width in enumerate(ITEM_WIDTHS):
             sheet.set_column(j, j, width)
         sheet.write_string(0, 0, f"{book.title} 月度量化考核表", f.title)
-        sheet.write_string(1, 0, f"{self.stamp} ｜ 黄色单元格可填写；由工单计算的次数来自“台账”；每类最多扣该类分值", f.stamp)
+        note = "每类最多扣该类分值"
+        if self.aparts:
+            note += f"；按{'、'.join(self.aparts)}计的考核项另计合计，不计入得分({self.score_unit})"
+        if len(book.parties) > 1:
+            note += "；各项只考核所注人员类别(单位的人员类别取其工单最多的“人员类别”)"
+        sheet.write_string(1, 0, f"{self.stamp} ｜ 黄色单元格可填写；由工单计算的次数来自“台账”；{note}", f.stamp)
         row = 3
         counted, names = plan.counted(), plan.units()
         for slot, unit in enumerate(self.units):
@@ -339,42 +361,59 @@ class _Writer:
         sheet.fit_to_pages(1, 0)
         sheet.protect(self.password, {"format_columns": True, "format_rows": True})
 
+    def _cannot_score(self, sheet) -> None:
+        """考核表 of a rulebook that cannot score: says so, loudly, and gives no score."""
+        f, book = self.f, self.rulebook
+        sheet.set_column(0, 0, 120)
+        sheet.write_string(0, 0, f"{book.title} 月度量化考核表", f.title)
+        sheet.write_string(1, 0, self.stamp, f.stamp)
+        sheet.write_string(3, 0, f"{CANNOT_SCORE}。", f.banner)
+        why = "没有计分规则" if book.score is None else "没有考核项"
+        timed = "；“台账”照常计算时限，“汇总”给出各单位的工单数、超时工单和及时率" if self.plan.stages else ""
+        sheet.write_string(4, 0, f"考核办法“{book.title}”({book.name}){why}: 本表不计分，不给得分、等级和应付金额{timed}。",
+                           f.stamp)
+        sheet.protect(self.password, {"format_columns": True, "format_rows": True})
+
     def _block(self, sheet, slot: int, unit: UnitInputs, top: int, counted, unit_names) -> int:
         f, book = self.f, self.rulebook
         cell = xl_rowcol_to_cell
         summary_unit = f"汇总!{cell(SUMMARY_TOP + 1 + slot, UNIT, True, True)}"
         name_cell = cell(top, NAME, True, True)
+        party_cell = cell(top, COUNT, True, True)
         sheet.write_string(top, ID, "考核单位", f.label)
         sheet.write_formula(top, NAME, f"=IF({summary_unit}=\"\",\"\",{summary_unit})", f.value, unit.name)
         sheet.write_string(top, CATEGORY, f"(在“汇总”表第{SUMMARY_TOP + 2 + slot}行填写单位名称)", f.stamp)
         for j, header in enumerate(ITEM_HEADERS):
             sheet.write_string(top + 1, j, header, f.header)
         mine = counted & (unit_names == unit.name) if unit.name else np.zeros(len(counted), bool)
-        row = top + 2
-        amounts: dict[str, tuple[int, float]] = {}
+        at = {item.id: top + 2 + k for k, item in enumerate(book.items)}
+        party = self._party(sheet, top, name_cell, unit, mine, at)
+        amounts: dict[str, float] = {}
         for item in book.items:
-            amounts[item.id] = (row, self._item_row(sheet, item, row, name_cell, unit, mine))
-            row += 1
-        # category subtotals: one row per category, deductions and bonuses in two contiguous columns
+            amounts[item.id] = self._item_row(sheet, item, at[item.id], name_cell, party_cell, party, unit, mine, at)
+        row = top + 2 + len(book.items)
+        # category subtotals: one row per category, deductions and bonuses in two contiguous columns;
+        # only the items in the score's unit (the others are totalled apart below)
+        scoring_items = [i for i in book.items if i.unit == self.score_unit]
         sheet.write_string(row, NAME, "分类小计", f.header)
         for j, header in ((PER, "本类分值"), (COUNT, "扣分小计"), (CHOSEN, "加分小计")):
             sheet.write_string(row, j, header, f.header)
         row += 1
         first_sub = row
         cached_lost, cached_gained = [], []
-        for key in dict.fromkeys(i.category for i in book.items) or (None,):  # one row even without items
+        for key in dict.fromkeys(i.category for i in scoring_items) or (None,):  # one row even without items
             category = book.category(key) if key is not None else None
-            items = [i for i in book.items if i.category == key]
+            items = [i for i in scoring_items if i.category == key]
             sheet.write_string(row, NAME, f"{category.id}、{category.name}" if category else "其他", f.label)
             if category and category.points is not None:
                 sheet.write_number(row, PER, category.points, f.cell)
             else:
                 sheet.write_blank(row, PER, None, f.cell)
-            lost_cells = [cell(amounts[i.id][0], AMOUNT) for i in items if not i.bonus]
-            gained_cells = [cell(amounts[i.id][0], AMOUNT) for i in items if i.bonus]
-            lost = scoring.lost(book, [amounts[i.id][1] for i in items if not i.bonus],
+            lost_cells = [cell(at[i.id], AMOUNT) for i in items if not i.bonus]
+            gained_cells = [cell(at[i.id], AMOUNT) for i in items if i.bonus]
+            lost = scoring.lost(book, [amounts[i.id] for i in items if not i.bonus],
                                 [key] * len(lost_cells) if key is not None else None)
-            gained = float(np.nansum([amounts[i.id][1] for i in items if i.bonus] or [0.0]))
+            gained = float(np.nansum([amounts[i.id] for i in items if i.bonus] or [0.0]))
             formula = f"SUM({','.join(lost_cells)})" if lost_cells else "0"
             if category and category.points is not None and lost_cells:
                 formula = f"MIN({category.points:g},{formula})"
@@ -386,36 +425,93 @@ class _Writer:
             row += 1
         lost_range = f"{cell(first_sub, COUNT, True, True)}:{cell(row - 1, COUNT, True, True)}"
         gained_range = f"{cell(first_sub, CHOSEN, True, True)}:{cell(row - 1, CHOSEN, True, True)}"
+        apart_rows = {}
+        for a in self.aparts:  # 元 beside a score in 分 (or the reverse): totalled apart, never in the score
+            items = [i for i in book.items if i.unit == a]
+            sheet.write_string(row, NAME, f"另计{'扣款' if a == '元' else '扣分'}({a}，不计入得分)", f.label)
+            sheet.write_blank(row, PER, None, f.cell)
+            for j, bonus in ((COUNT, False), (CHOSEN, True)):
+                cells = [cell(at[i.id], AMOUNT) for i in items if i.bonus == bonus]
+                value = float(np.nansum([amounts[i.id] for i in items if i.bonus == bonus] or [0.0]))
+                sheet.write_formula(row, j, f"=SUM({','.join(cells)})" if cells else "=0", f.subtotal, value)
+            apart_rows[a] = (row, float(np.nansum([(-1 if i.bonus else 1) * amounts[i.id] for i in items] or [0.0])))
+            row += 1
         row += 1
         has_unit = bool(unit.name)
+
+        def only(parties) -> tuple[str, bool]:
+            """Excel: "" unless the unit is named and its party is one of ``parties``; and whether it is."""
+            listed = ",".join(f"{party_cell}=\"{_quote(p)}\"" for p in sorted(parties))
+            condition = f"OR({name_cell}=\"\",NOT(OR({listed})))" if parties else "TRUE"
+            return condition, has_unit and party in parties
+
+        # a unit with no item in the score's unit (自维人员 under a 元 score) has no score
+        off, scored = only({book.party_of(i) for i in scoring_items})
         bonus = sum(cached_gained)
         bonus_formula = f"SUM({gained_range})"
         if book.score.bonus_cap is not None:
             bonus, bonus_formula = min(bonus, book.score.bonus_cap), f"MIN({book.score.bonus_cap:g},{bonus_formula})"
         score = _one(kh_total(self.reference, np.array(cached_lost, dtype=object).reshape(-1, 1),
-                              np.array(cached_gained, dtype=object).reshape(-1, 1))) if has_unit else ""
-        at = {}
-        lines = [("扣分合计", f"=IF({name_cell}=\"\",\"\",SUM({lost_range}))", sum(cached_lost) if has_unit else ""),
-                 ("加分合计", f"=IF({name_cell}=\"\",\"\",{bonus_formula})", bonus if has_unit else ""),
-                 ("得分", f"=IF({name_cell}=\"\",\"\",KH_TOTAL(考核办法,{lost_range},{gained_range}))", score)]
+                              np.array(cached_gained, dtype=object).reshape(-1, 1))) if scored else ""
+        refs = {}
+        lines = [("扣分合计", f"=IF({off},\"\",SUM({lost_range}))", sum(cached_lost) if scored else ""),
+                 ("加分合计", f"=IF({off},\"\",{bonus_formula})", bonus if scored else ""),
+                 ("得分", f"=IF({off},\"\",KH_TOTAL(考核办法,{lost_range},{gained_range}))", score)]
         if book.grade_bands:
-            lines.append(("等级", None, _one(kh_grade(self.reference, score)) if has_unit else ""))
+            lines.append(("等级", None, _one(kh_grade(self.reference, score)) if scored else ""))
         if book.score.pass_mark is not None:
-            lines.append(("是否合格", None, _one(kh_pass(self.reference, score)) if has_unit else ""))
+            lines.append(("是否合格", None, _one(kh_pass(self.reference, score)) if scored else ""))
+        for a, (subtotal, value) in apart_rows.items():
+            condition, applies = only({book.party_of(i) for i in book.items if i.unit == a})
+            lines.append((apart_label(a), f"=IF({condition},\"\",{cell(subtotal, COUNT)}-{cell(subtotal, CHOSEN)})",
+                          value if applies else ""))
         for label, formula, cached in lines:
-            at[label] = cell(row, COUNT, True, True)
+            refs[label] = cell(row, COUNT, True, True)
             if formula is None:
                 function = "KH_GRADE" if label == "等级" else "KH_PASS"
-                formula = f"=IF({at['得分']}=\"\",\"\",{function}(考核办法,{at['得分']}))"
+                formula = f"=IF({refs['得分']}=\"\",\"\",{function}(考核办法,{refs['得分']}))"
             sheet.merge_range(row, ID, row, PER, f"{label}({book.score.unit})" if label in ("扣分合计", "加分合计", "得分")
                               else label, f.label)
             sheet.write_formula(row, COUNT, formula, f.value, cached)
             row += 1
-        self.block_cells[slot] = {label: f"考核表!{ref}" for label, ref in at.items()}
+        self.block_cells[slot] = {label: f"考核表!{ref}" for label, ref in refs.items()}
         self.results.append({label: value for label, _, value in lines})
         return row
 
-    def _item_row(self, sheet, item: Item, row: int, name_cell: str, unit: UnitInputs, mine: np.ndarray) -> float:
+    def _party(self, sheet, top: int, name_cell: str, unit: UnitInputs, mine: np.ndarray, at: dict) -> str:
+        """The unit's 人员类别 (written beside its name; the items of other parties do not apply to it):
+        the most frequent of its counted tickets (ties: the first in the sheet, as ``kaohe monthly``),
+        else the party of the first typed item with a count, else the rulebook's own party."""
+        f, book, plan = self.f, self.rulebook, self.plan
+        cell = xl_rowcol_to_cell
+        P = plan.range(CANONICAL_FIELDS["party"])
+        m = f"({plan.range('考核单位')}={name_cell})*({plan.range('入账')}=1)"
+        counts = f"{m}*MMULT(({P}=TRANSPOSE({P}))*TRANSPOSE({m}),ROW({P})^0)"
+        typed = [i for i in book.items if not i.measure]
+        last = max((k for k, i in enumerate(typed) if book.party_of(i) != book.party), default=-1)
+        fallback = f"\"{_quote(book.party)}\""
+        for item in reversed(typed[:last + 1]):
+            fallback = f"IF(N({cell(at[item.id], COUNT)})>0,\"{_quote(book.party_of(item))}\",{fallback})"
+        formula = (f"{{=IF({name_cell}=\"\",\"\",IF(SUM({m})>0,INDEX({P},MATCH(MAX({counts}),{counts},0)),"
+                   f"{fallback}))}}")
+        party = ""
+        if unit.name:
+            parties = plan.column(CANONICAL_FIELDS["party"]).values[mine]
+            if len(parties):
+                tally = {}
+                for p in parties:
+                    tally[p] = tally.get(p, 0) + 1
+                party = next(p for p in parties if tally[p] == max(tally.values()))
+            else:
+                party = next((book.party_of(i) for i in typed
+                              if not is_empty(unit.items.get(i.id, (math.nan,))[0]) and unit.items[i.id][0] > 0),
+                             book.party)
+        sheet.write_string(top, PER, "人员类别", f.label)
+        sheet.write_array_formula(top, COUNT, top, COUNT, formula, f.value, party)
+        return party
+
+    def _item_row(self, sheet, item: Item, row: int, name_cell: str, party_cell: str, party: str, unit: UnitInputs,
+                  mine: np.ndarray, at: dict) -> float:
         f, book = self.f, self.rulebook
         cell = xl_rowcol_to_cell
         sheet.write_string(row, ID, item.id, f.cell)
@@ -425,11 +521,15 @@ class _Writer:
         sheet.write_string(row, TEXT, item.text, f.wrap)
         sheet.write_string(row, PER, scoring.range_text(item), f.wrap)
         has_unit = bool(unit.name)
+        aimed = book.party_of(item)
+        applies = has_unit and party == aimed
+        elsewhere = f"{party_cell}<>\"{_quote(aimed)}\""  # the unit is of another party: the item does not apply
         count, chosen, repeats = unit.items.get(item.id, (math.nan, math.nan, math.nan))
         if item.measure:
-            formula, count, origin = self._measure(item, name_cell, mine)
-            sheet.write_formula(row, COUNT, f"=IF({name_cell}=\"\",\"\",{formula})", f.cell, count if has_unit else "")
-            count = count if has_unit else math.nan
+            formula, count, origin = self._measure(item, name_cell, mine, unit, at)
+            sheet.write_formula(row, COUNT, f"=IF(OR({name_cell}=\"\",{elsewhere}),\"\",{formula})", f.cell,
+                                count if applies else "")
+            count = count if applies else math.nan
         else:
             origin = "填写"
             count = count if not is_empty(count) else (0.0 if has_unit else math.nan)
@@ -437,6 +537,10 @@ class _Writer:
             sheet.data_validation(row, COUNT, row, COUNT, {
                 "validate": "decimal", "criteria": ">=", "value": 0, "ignore_blank": True, "error_type": "warning",
                 "error_title": "次数", "error_message": f"“{item.name}”的次数应为不小于0的数"[:255]})
+        if len(book.parties) > 1:
+            origin += f"；只考核{aimed}"
+        if item.unit != self.score_unit:
+            origin += f"；按{item.unit}另计，不计入得分"
         if item.ranged:
             sheet.write(row, CHOSEN, "" if is_empty(chosen) else chosen, f.input)
             lo, hi = item.points
@@ -459,40 +563,70 @@ class _Writer:
             repeats = math.nan
         if is_empty(repeats) or not repeats:
             repeats = math.nan
+        refs = [cell(row, j) for j in (COUNT, CHOSEN, REPEATS)]
+        voiding = [key for key in item.void_if if not book.item(key).measure and book.party_of(book.item(key)) == aimed]
+        if voiding and not item.measure:  # a typed bonus voided by findings (a measured one: in its count)
+            found = [unit.items.get(key, (math.nan,))[0] for key in voiding]
+            if any(not is_empty(c) and c > 0 for c in found):
+                count = 0.0
+            refs[0] = f"IF(SUM({','.join(cell(at[key], COUNT) for key in voiding)})>0,0,{refs[0]})"
+            origin += "；本月有" + "、".join(f"“{book.item(key).name}”" for key in voiding) + "的记录时不奖励"
         args = [None if is_empty(v) else v for v in (count, chosen, repeats)]
-        amount = _one(kh_item(self.reference, item.id, *args))
-        refs = ",".join(cell(row, j) for j in (COUNT, CHOSEN, REPEATS))
-        sheet.write_formula(row, AMOUNT, f"=KH_ITEM(考核办法,\"{item.id}\",{refs})", f.amount, amount)
+        amount = _one(kh_item(self.reference, item.id, *args)) if applies or item.measure else ""
+        formula = f"KH_ITEM(考核办法,\"{_quote(item.id)}\",{','.join(refs)})"
+        if not item.measure:  # a measured item's count is already empty where the item does not apply
+            formula = f"IF({elsewhere},\"\",{formula})"
+        sheet.write_formula(row, AMOUNT, "=" + formula, f.amount, amount)
         sheet.write_string(row, ORIGIN, origin, f.wrap)
         sheet.write_string(row, SOURCE, item.source, f.wrap)
         return amount if isinstance(amount, float) else math.nan
 
-    def _measure(self, item: Item, unit_cell: str, mine: np.ndarray) -> tuple[str, float, str]:
+    def _measure(self, item: Item, unit_cell: str, mine: np.ndarray, unit: UnitInputs, at: dict) -> tuple[str, float, str]:
         """The Excel count of a ticket-measured item for the unit in ``unit_cell``, its cached
-        value for the unit's counted rows ``mine``, and a note of what is counted."""
-        plan = self.plan
+        value for the unit's counted rows ``mine``, and a note of what is counted. Only the
+        unit's tickets of the item's party (人员类别) count, as in ``kaohe monthly``; a bonus with
+        ``void_if`` counts 0 when the unit has findings for one of those items."""
+        plan, book = self.plan, self.rulebook
         kind, _, argument = item.measure.partition(":")
-        rows = f"(台账_考核单位={unit_cell})*(台账_入账=1)"
+        party = book.party_of(item)
+        P = plan.range(CANONICAL_FIELDS["party"])
+        own = mine & (plan.column(CANONICAL_FIELDS["party"]).values == party)
+        rows = f"({plan.range('考核单位')}={unit_cell})*({plan.range('入账')}=1)*({P}=\"{_quote(party)}\")"
         tickets = f"SUMPRODUCT({rows})"
         if kind in ("overdue", "none_overdue"):
             stages = argument.split("|")
             overdue = f"SUMPRODUCT({rows}*(({plan.overdue_expression(stages)})>0))"
-            flags = plan.overdue_flags(stages)[mine]
+            flags = plan.overdue_flags(stages)[own]
             if kind == "overdue":
-                return overdue, float(flags.sum()), f"台账: {argument}超时张数"
-            return (f"IF({tickets}=0,0,IF({overdue}=0,1,0))", float(mine.any() and not flags.any()),
-                    f"台账: 本月{argument}无超时为1")
-        if kind == "avg_hours_over":
+                formula, value, note = overdue, float(flags.sum()), f"台账: {argument.replace('|', '或')}超时张数"
+            else:  # 1 for a month without an overdue ticket; 0 when the stage is not timed (nothing to judge by)
+                timed = [s for s in stages if s in plan.stages]
+                enabled = f"OR({','.join(f'启用_{s}' for s in timed)})" if timed else "FALSE"
+                formula = f"IF(NOT({enabled}),0,IF({tickets}=0,0,IF({overdue}=0,1,0)))"
+                value = float(any(plan.enabled[s] for s in timed) and own.any() and not flags.any())
+                note = f"台账: 本月{argument}无超时为1(该环节未计时为0)"
+        elif kind == "avg_hours_over":
             limit = float(argument)
-            finished = f"COUNTIFS(台账_考核单位,{unit_cell},台账_入账,1,台账_处理时长,\">=0\")"
-            total = f"SUMIFS(台账_处理时长,台账_考核单位,{unit_cell},台账_入账,1)"
-            hours = np.array([h for h in plan.column("处理时长").values[mine] if isinstance(h, (int, float))], float)
+            keys = f"台账_考核单位,{unit_cell},台账_入账,1,{P},\"{_quote(party)}\""
+            finished = f"COUNTIFS({keys},台账_处理时长,\">=0\")"
+            total = f"SUMIFS(台账_处理时长,{keys})"
+            hours = np.array([h for h in plan.column("处理时长").values[own] if isinstance(h, (int, float))], float)
             value = float(len(hours) > 0 and hours.mean() > limit + _EPS)
-            return (f"IF({finished}=0,0,IF({total}/{finished}>{limit + _EPS!r},1,0))", value,
-                    f"台账: 平均处理时长超过{argument}小时为1")
-        label = CANONICAL_FIELDS[argument]
-        flags = plan.column(f"{label}标记").values[mine]
-        return f"SUMPRODUCT({rows}*台账_{label}标记)", float(sum(flags)), f"台账: “{label}”为是的张数"
+            formula = f"IF({finished}=0,0,IF({total}/{finished}>{limit + _EPS!r},1,0))"
+            note = f"台账: 平均处理时长超过{argument}小时为1"
+        else:
+            label = CANONICAL_FIELDS[argument]
+            flags = plan.column(f"{label}标记").values[own]
+            formula, value, note = f"SUMPRODUCT({rows}*台账_{label}标记)", float(sum(flags)), f"台账: “{label}”为是的张数"
+        voiding = [key for key in item.void_if if not book.item(key).measure and book.party_of(book.item(key)) == party]
+        if voiding:
+            cells = ",".join(xl_rowcol_to_cell(at[key], COUNT) for key in voiding)
+            formula = f"IF(SUM({cells})>0,0,{formula})"
+            found = [unit.items.get(key, (math.nan,))[0] for key in voiding]
+            if value and any(not is_empty(c) and c > 0 for c in found):
+                value = 0.0
+            note += "；本月有" + "、".join(f"“{book.item(key).name}”" for key in voiding) + "的记录时不奖励"
+        return formula, value, note
 
     # -- 汇总 ----------------------------------------------------------------------------------------------
     def _summary(self, sheet) -> None:
@@ -500,12 +634,20 @@ class _Writer:
         cell = xl_rowcol_to_cell
         sheet.write_string(0, 0, f"{book.title} 月度考核汇总", f.title)
         sheet.write_string(1, 0, f"{self.stamp} ｜ 黄色单元格可填写: 考核单位、代维费、本年度以前各月的得分与及时率", f.stamp)
-        for j, (header, width) in enumerate(zip(SUMMARY_HEADERS, (5, 16, 8, 9, 8, 9, 9, 8, 8, 9, 13, 14, 40))):
-            sheet.write_string(SUMMARY_TOP, j, header, f.header)
-            sheet.set_column(j, j, width)
-        history = bool(book.risks)
+        if not self.scored:
+            sheet.write_string(2, 0, f"{CANNOT_SCORE}：本表只统计工单" + ("及时率" if plan.stages else "数") + "。",
+                               f.banner)
+        aparts = [apart_label(a) for a in self.aparts]
+        for j, (header, width) in enumerate(zip(SUMMARY_HEADERS + tuple(aparts),
+                                                (5, 16, 8, 9, 8, 9, 9, 8, 8, 9, 13, 14, 40) + (12,) * len(aparts))):
+            column = j if j <= RISK else RISK + 1 + (j - RISK - 1)
+            if self.score_unit == "元":  # a score in money: as the monthly table heads it
+                header = {"扣分合计": "扣款合计(元)", "加分合计": "奖励合计(元)", "得分": "得分(元)"}.get(header, header)
+            sheet.write_string(SUMMARY_TOP, column, header, f.header)
+            sheet.set_column(column, column, width)
+        history = bool(book.risks) and self.scored
         months = range(1, 13)
-        first_score = RISK + 2
+        first_score = RISK + 2 + len(aparts)
         first_rate, first_helper = first_score + 12, first_score + 24
         if history:
             for k in months:
@@ -517,43 +659,56 @@ class _Writer:
             sheet.set_column(first_helper, first_helper + 23, 8, None, {"hidden": True})
         counted, names = plan.counted(), plan.units()
         overdue = plan.overdue_flags(list(plan.stages))
+        timed = plan.timed_flags()
         this_month = int(self.month[5:7]) if self.month else None
         for slot, unit in enumerate(self.units):
             r = SUMMARY_TOP + 1 + slot
             u = cell(r, UNIT)
             has = bool(unit.name)
-            result = self.results[slot]
-            block = self.block_cells[slot]
+            result = self.results[slot] if self.scored else {}
+            block = self.block_cells.get(slot, {})
             mine = counted & (names == unit.name) if has else np.zeros(len(counted), bool)
-            n, late = int(mine.sum()), int((overdue & mine).sum())
+            n, late, assessed = int(mine.sum()), int((overdue & mine).sum()), int((timed & mine).sum())
             rows = f"(台账_考核单位={u})*(台账_入账=1)"
             sheet.write_number(r, 0, slot + 1, f.cell)
             sheet.write(r, UNIT, unit.name, f.input)
             sheet.write_formula(r, TICKET_COUNT, f"=IF({u}=\"\",\"\",SUMPRODUCT({rows}))", f.cell, n if has else "")
-            sheet.write_formula(r, OVERDUE, f"=IF({u}=\"\",\"\",SUMPRODUCT({rows}*台账_超时))", f.cell, late if has else "")
-            c, d = cell(r, TICKET_COUNT), cell(r, OVERDUE)
-            sheet.write_formula(r, RATE, f"=IF({u}=\"\",\"\",IF({c}=0,\"\",({c}-{d})/{c}))", f.rate,
-                                (n - late) / n if has and n else "")
+            d = cell(r, OVERDUE)
+            rate = (assessed - late) / assessed if has and assessed else ""
+            if plan.stages:  # the share of the tickets timed at some stage that were on time ("" when none was)
+                a = f"SUMPRODUCT({rows}*台账_计时)"
+                sheet.write_formula(r, OVERDUE, f"=IF({u}=\"\",\"\",IF({a}=0,\"\",SUMPRODUCT({rows}*台账_超时)))",
+                                    f.cell, late if has and assessed else "")
+                sheet.write_formula(r, RATE, f"=IF({u}=\"\",\"\",IF({a}=0,\"\",({a}-{d})/{a}))", f.rate, rate)
+            else:  # nothing is timed: no 超时, no 及时率
+                sheet.write_blank(r, OVERDUE, None, f.fixed)
+                sheet.write_blank(r, RATE, None, f.fixed)
             for j, label in ((LOST, "扣分合计"), (GAINED, "加分合计"), (SCORE, "得分"), (GRADE, "等级"), (PASSED, "是否合格")):
                 if label in block:
                     sheet.write_formula(r, j, f"=IF({u}=\"\",\"\",{block[label]})", f.value, result.get(label, ""))
                 else:
                     sheet.write_blank(r, j, None, f.fixed)
-            sheet.write(r, FEE, "" if is_empty(unit.fee) else unit.fee, f.input_money)
-            sheet.data_validation(r, FEE, r, FEE, {"validate": "decimal", "criteria": ">=", "value": 0,
-                                                   "ignore_blank": True, "error_type": "warning", "error_title": "代维费",
-                                                   "error_message": "代维费应为不小于0的金额(元)"})
+            for k, label in enumerate(aparts):
+                sheet.write_formula(r, RISK + 1 + k, f"=IF({u}=\"\",\"\",{block[label]})", f.money,
+                                    result.get(label, ""))
+            if self.scored:
+                sheet.write(r, FEE, "" if is_empty(unit.fee) else unit.fee, f.input_money)
+                sheet.data_validation(r, FEE, r, FEE, {"validate": "decimal", "criteria": ">=", "value": 0,
+                                                       "ignore_blank": True, "error_type": "warning",
+                                                       "error_title": "代维费", "error_message": "代维费应为不小于0的金额(元)"})
+            else:
+                sheet.write_blank(r, FEE, None, f.fixed)
             score = result.get("得分", "")
-            if book.payment is not None:
+            if book.payment is not None and self.scored:
                 fee, s = cell(r, FEE), cell(r, SCORE)
-                paid = _one(kh_payment(self.reference, unit.fee, score)) if has and not is_empty(unit.fee) else ""
+                paid = (_one(kh_payment(self.reference, unit.fee, score)) if has and not is_empty(unit.fee)
+                        and not is_empty(score) else "")
                 sheet.write_formula(r, PAID, f"=IF(OR({fee}=\"\",{s}=\"\"),\"\",KH_PAYMENT(考核办法,{fee},{s}))",
                                     f.money, paid)
             else:
                 sheet.write_blank(r, PAID, None, f.fixed)
             if history:
-                self._history(sheet, r, unit, score, (n - late) / n if has and n else "", this_month,
-                              first_score, first_rate, first_helper)
+                self._history(sheet, r, unit, score, rate, this_month, first_score, first_rate, first_helper)
             else:
                 sheet.write_blank(r, RISK, None, f.fixed)
         self._reconcile(sheet, SUMMARY_TOP + len(self.units) + 2)
@@ -658,8 +813,13 @@ class _Writer:
             category = book.category(item.category) if item.category is not None else None
             zero = (f"{item.zero_out_at}次{'以上' if item.zero_out_inclusive else '以上(不含)'}扣完{item.item_points:g}"
                     if item.zero_out_at is not None else "")
-            for j, value in enumerate((item.id, category.name if category else "", item.name, amount(item), zero,
-                                       item.measure, item.text, item.source)):
+            name = item.name + (f"(只考核{book.party_of(item)})" if len(book.parties) > 1 else "")
+            measure = item.measure + ("；本月有" + "、".join(book.item(key).name for key in item.void_if) + "的记录时不奖励"
+                                      if item.void_if else "")
+            if item.unit != self.score_unit and self.scored:
+                measure += f"；按{item.unit}另计，不计入得分"
+            for j, value in enumerate((item.id, category.name if category else "", name, amount(item), zero,
+                                       measure.strip("；"), item.text, item.source)):
                 sheet.write_string(row, j, str(value), f.wrap)
         row += 2
         for j, header in enumerate(("环节", "优先级", "区域", "工单类型", "时限", "起止", "出处")):
@@ -667,7 +827,9 @@ class _Writer:
         for limit in book.time_limits:
             row += 1
             values = (limit.stage, "/".join(limit.priority or ()) or "任意", "/".join(limit.area or ()) or "任意",
-                      "/".join(limit.kind or ()) or "任意", f"{limit.limit:g}{limit.unit}" + (f"({limit.hours})" if limit.hours else ""),
+                      "/".join(limit.kind or ()) or "任意",
+                      ("按工单的办理时限" if limit.ticket_limit else f"{limit.limit:g}{limit.unit}")
+                      + (f"({limit.hours})" if limit.hours else ""),
                       (f"{CANONICAL_FIELDS.get(limit.start_field, limit.start_field)}→"
                       f"{CANONICAL_FIELDS.get(limit.end_field, limit.end_field or '')}"), limit.source)
             for j, value in enumerate(values):
@@ -701,14 +863,24 @@ class _Writer:
         for k, (label, value) in enumerate(rows, start=4):
             sheet.write_string(k, 0, label, f.label)
             sheet.merge_range(k, 1, k, 2, value, f.cell)
+        sheet.write_string(7, 0, "考核结果", f.label)
+        if self.scored:
+            sheet.merge_range(7, 1, 7, 2, f"按“考核表”逐项计分(得分单位: {self.score_unit})"
+                              + (f"；{'、'.join(self.aparts)}计的考核项另计合计，不计入得分" if self.aparts else ""), f.cell)
+        else:
+            sheet.merge_range(7, 1, 7, 2, f"{CANNOT_SCORE}。本工作簿只计算台账的时限"
+                              + ("与及时率" if plan.stages else "") + "，不给得分。", f.alarm)
         row = 8
         sheet.write_string(row, 0, "本月考核环节", f.label)
-        for stage, (start, end) in plan.stages.items():
+        if not plan.stages:
+            sheet.merge_range(row, 1, row, 2, "本办法的时限表没有可按工单计时的环节: 台账不计时，没有及时率", f.cell)
+            row += 1
+        for stage, timing in plan.stages.items():
+            ends = "、".join(CANONICAL_FIELDS[end] for end in timing.ends)
+            described = timing.describe(self.rulebook)
             sheet.write_string(row, 1, stage, f.cell)
-            sheet.write_formula(row, 2, f"=IF(启用_{stage},\"考核({CANONICAL_FIELDS[start]}→{CANONICAL_FIELDS[end]})\","
-                                        f"\"不考核(“工单”表的{CANONICAL_FIELDS[end]}列为空)\")", f.cell,
-                                f"考核({CANONICAL_FIELDS[start]}→{CANONICAL_FIELDS[end]})" if plan.enabled[stage]
-                                else f"不考核(“工单”表的{CANONICAL_FIELDS[end]}列为空)")
+            sheet.write_formula(row, 2, f"=IF(启用_{stage},\"考核({described})\",\"不考核(“工单”表的{ends}列为空)\")",
+                                f.cell, f"考核({described})" if plan.enabled[stage] else f"不考核(“工单”表的{ends}列为空)")
             row += 1
         row += 1
         if buttons:

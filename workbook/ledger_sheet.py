@@ -5,7 +5,22 @@ call per column, as the cell functions are made for) with the values that formul
 computed here from the same cells: the ``KH_`` columns by the very cell functions Excel
 calls, the plain comparisons by numpy. The values are cached in the file, so the ledger
 reads right before Python is attached; a test evaluates every formula with a formula
-engine and compares it with the cache.
+engine and compares it with the cache, and compares the verdicts and amounts with ``kaohe ledger``.
+
+The semantics are the ledger's (:mod:`generators.ledger`):
+
+* each ticket is timed at a stage by the time-limit row that applies to it (the most specific
+  match of 优先级/区域/工单类型), from that row's start column to its end column: where the rows
+  differ, a ``{stage}起算`` column holds a nested ``IF`` over the rows' conditions, most specific
+  first. A ticket no row fits, or without its row's start time, is not assessed there: 及时 says
+  不考核, no deadline, no overdue hours, and it stays counted (no 状态 message). KH_DUE gets an
+  empty stage for those tickets, so it gives an empty cell rather than its "no row fits" message;
+  a stage whose rows take each ticket's own 办理时限 is timed by ``KH_DEADLINE`` instead;
+* each per-ticket item (``overdue:…``, ``flag:…``) gives a ticket of its party the marginal
+  amount f(k) − f(k−1): ``{item}第几张`` numbers the unit's tickets it counts by dispatch time
+  (ties by row, ``MMULT`` over the column), ``{item}累计`` is ``KH_ITEM`` of k, and the item's
+  amount column the difference, so a unit's tickets sum to the item's amount in 考核表;
+  扣分 (分) and 扣款(元) (元) total them per unit of account, never together.
 
 The checks in 状态 mirror those of the ticket import and the ledger (missing or repeated
 ticket id, unreadable or impossible times, dispatch outside the month, unknown priority,
@@ -19,11 +34,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 
 import numpy as np
 from xlsxwriter.utility import xl_col_to_name
 
-from generators.ledger import stage_fields
+from generators.ledger import AMOUNT_COLUMNS, NOT_ASSESSED, per_ticket, stage_fields
 from generators.tickets import (
     AFTER_DISPATCH,
     FLAG_FALSE,
@@ -33,14 +49,16 @@ from generators.tickets import (
     _priority_rules,
     _texts,
 )
+from udfs.cellio import is_empty
 from udfs.rulebook import CANONICAL_FIELDS, Rulebook
-from udfs.scoring_cells import kh_due
-from udfs.timeliness_cells import kh_date, kh_elapsed
+from udfs.scoring_cells import kh_due, kh_item
+from udfs.timeliness_cells import kh_date, kh_deadline, kh_elapsed
 
 TICKETS = "工单"
 LEDGER = "台账"
 FIELDS = tuple(CANONICAL_FIELDS)        # the 工单 sheet's columns, in this order
 TEXT_FIELDS = ("ticket_id", "unit", "priority", "area", "kind")
+KEYS = (("priority", "优先级"), ("area", "区域"), ("kind", "工单类型"))  # what a time-limit row is keyed by
 EPOCH = dt.datetime(1899, 12, 30)
 
 
@@ -61,7 +79,7 @@ class Column:
     header: str
     formula: str | None
     values: np.ndarray
-    kind: str = "text"  # text, time, hours, number
+    kind: str = "text"  # text, time, hours, number, count (zeros blank), amount
 
 
 def _num(values: np.ndarray) -> np.ndarray:
@@ -83,12 +101,70 @@ def _column(grid: np.ndarray) -> np.ndarray:
     return grid.reshape(-1, 1)
 
 
+def _quote(text: str) -> str:
+    """Text as an Excel string literal's body ("" for ")."""
+    return str(text).replace('"', '""')
+
+
+def defined_name(header: str) -> str:
+    """A column header as it can stand in a defined name (扣款(元) → 扣款元)."""
+    return re.sub(r"[^\w.]", "", header)
+
+
+@dataclasses.dataclass
+class Stage:
+    """How the 台账 times one stage: the time-limit rows that apply to it (most specific first)
+    and, per ticket, the start and end of the row that applies (Excel expression + values)."""
+
+    name: str
+    rows: dict[int, tuple[str, str]]  # index in rulebook.time_limits → (start field, end field)
+    order: list[int]                  # the rows, most specific first (ties: the table's order)
+    start: str = ""                   # Excel: the ticket's start time (a defined name)
+    start_values: np.ndarray = None
+    end: str = ""
+    end_values: np.ndarray = None
+    start_label: str = ""             # Excel: the start column's name per ticket (for messages)
+    start_labels: np.ndarray = None
+    end_label: str = ""
+    end_labels: np.ndarray = None
+    fits: str | None = None           # Excel: 1 where some row applies (None: every ticket fits)
+    fits_mask: np.ndarray = None
+    argument: str = ""                # the stage argument of KH_DUE ("" where not assessed)
+    argument_mask: np.ndarray = None
+    ticket_limit: bool = False        # every row takes the ticket's own 办理时限 (KH_DEADLINE, not KH_DUE)
+
+    @property
+    def ends(self) -> list[str]:
+        return list(dict.fromkeys(end for _, end in self.rows.values()))
+
+    def describe(self, rulebook: Rulebook) -> str:
+        """``回复时间→回访时间(工单类型 处理期间已解决)；通知时间→回访时间(…)`` — the fields timed."""
+        label = CANONICAL_FIELDS
+        pairs = {pair for pair in self.rows.values()}
+        if len(pairs) == 1:
+            start, end = next(iter(pairs))
+            return f"{label[start]}→{label[end]}"
+        parts = []
+        for k in self.order:
+            start, end = self.rows[k]
+            row = rulebook.time_limits[k]
+            keyed = "、".join(f"{header} {'/'.join(getattr(row, key))}" for key, header in KEYS if getattr(row, key))
+            parts.append(f"{label[start]}→{label[end]}" + (f"({keyed})" if keyed else ""))
+        return "；".join(parts)
+
+
 class LedgerPlan:
     """The 台账 columns for ``rows`` 工单 rows (data from Excel row 2), with cached values.
 
     ``reference`` is what the 考核办法 cell holds (name or path). ``tickets`` maps canonical fields to raw cell values (length ``rows``; None = empty), as
     they stand in the 工单 sheet. ``month_start``/``as_of`` bound the month (None when the
     workbook's month is still blank).
+
+    Each ticket is timed at a stage by the time-limit row that applies to it (the most specific
+    match of 优先级/区域/工单类型, as ``kaohe ledger`` does), from that row's start column to its end
+    column: a nested ``IF`` over the rows' conditions, most specific first. A ticket no row fits,
+    or without the row's start time, is not assessed there (及时 = 不考核, no deadline) and stays
+    counted. Per-ticket amounts are the marginal amounts of :func:`generators.ledger._attribute`.
     """
 
     def __init__(self, rulebook: Rulebook, reference: str, tickets: dict[str, np.ndarray], rows: int,
@@ -96,11 +172,22 @@ class LedgerPlan:
         self.rulebook, self.reference, self.rows = rulebook, reference, rows
         self.raw = {f: _flat(tickets.get(f, np.full(rows, None, dtype=object))) for f in FIELDS}
         self.month_start, self.as_of = month_start, as_of
-        self.stages = stage_fields(rulebook)
-        self.enabled = {s: any(v is not None for v in self.raw[end]) for s, (_, end) in self.stages.items()}
+        limits = rulebook.time_limits
+        self.stages: dict[str, Stage] = {
+            stage: Stage(stage, rows_, sorted(rows_, key=lambda k: (-limits[k].specificity, k)))
+            for stage, rows_ in stage_fields(rulebook).items()}
+        for stage in self.stages.values():
+            stage.ticket_limit = all(limits[k].ticket_limit for k in stage.rows)
+        self.enabled = {name: any(not is_empty(v) for end in stage.ends for v in self.raw[end])
+                        for name, stage in self.stages.items()}
         self.has_replies = any(v is not None for v in self.raw["replied_at"])
         self.columns: list[Column] = []
         self._at: dict[str, Column] = {}
+        self.per_ticket = [item for item in rulebook.items if per_ticket(item)]
+        units = [rulebook.score.unit] if rulebook.score is not None else ["分"]
+        self.amount_units = units + [u for u in dict.fromkeys(i.unit for i in self.per_ticket) if u not in units]
+        if not self.per_ticket:  # nothing is charged per ticket: no amount column that would read as "nothing lost"
+            self.amount_units = []
         self._build()
 
     # -- references ---------------------------------------------------------------------------------
@@ -110,7 +197,7 @@ class LedgerPlan:
 
     def range(self, header: str) -> str:
         """The defined name of a 台账 column's data cells (台账_入账 ...)."""
-        return f"{LEDGER}_{header}"
+        return f"{LEDGER}_{defined_name(header)}"
 
     def names(self) -> dict[str, str]:
         """Every defined name of the two sheets' data columns → its absolute range."""
@@ -123,6 +210,12 @@ class LedgerPlan:
             col = xl_col_to_name(j)
             out[self.range(column.header)] = f"={LEDGER}!${col}$2:${col}${last}"
         return out
+
+    def enabled_name(self, stage: str) -> str:
+        """The defined name (and its formula) saying whether ``stage`` is timed this month: some
+        end column it needs has data (a template's 回访时间 column nobody fills is not timed)."""
+        counts = "+".join(f"COUNTA({self.ticket_range(end)})" for end in self.stages[stage].ends)
+        return f"=({counts})>0"
 
     def column(self, header: str) -> Column:
         return self._at[header]
@@ -144,34 +237,50 @@ class LedgerPlan:
             values = np.array([t.strip().replace(" ", "") if field == "priority" else t.strip() for t in texts],
                               dtype=object)
             self._add(Column(label[field], f"IF({src}=\"\",\"\",{inner})", values))
+        src = self.ticket_range("party")
+        self._add(Column(label["party"], f"IF(TRIM({src})=\"\",\"{_quote(book.party)}\",TRIM({src}))",
+                         np.array([t.strip() or book.party for t in _texts(raw["party"])], dtype=object)))
         for field in TIME_FIELDS:
             values = _flat(kh_date(_column(raw[field])))
             self._add(Column(label[field], f"KH_DATE({self.ticket_range(field)})", values, "time"))
+        ids = self.column("工单号").values
+        self.blank = np.array([i == "" and is_empty(d) for i, d in zip(ids, raw["dispatched_at"])], bool)
+        blank = f"({self.range('工单号')}=\"\")*({self.ticket_range('dispatched_at')}=\"\")"
 
-        for stage, (start, end) in self.stages.items():
-            starts = self.column(label[start]).values
-            deadline = _flat(kh_due(self.reference, stage, _column(starts), _column(self.column("优先级").values),
-                                    _column(self.column("区域").values), _column(self.column("工单类型").values),
-                                    _column(raw["suspended"])))
-            self._add(Column(f"{stage}截止", (
-                f"KH_DUE(考核办法,\"{stage}\",{self.range(label[start])},{self.range('优先级')},{self.range('区域')},"
-                f"{self.range('工单类型')},{self.ticket_range('suspended')})"), deadline, "time"))
-            d = self.range(f"{stage}截止")
-            e = self.range(label[end])
-            hours = self._overdue_hours(deadline, self.column(label[end]).values)
-            self._add(Column(f"{stage}超时小时", (
+        for name, stage in self.stages.items():
+            self._time(stage)
+            if stage.ticket_limit:
+                deadline = self._ticket_deadline(stage)
+            else:
+                deadline = _flat(kh_due(self.reference, _column(np.where(stage.argument_mask, name, None)),
+                                        _column(stage.start_values), _column(self.column("优先级").values),
+                                        _column(self.column("区域").values), _column(self.column("工单类型").values),
+                                        _column(raw["suspended"])))
+                self._add(Column(f"{name}截止", (
+                    f"KH_DUE(考核办法,{stage.argument},{stage.start},{self.range('优先级')},{self.range('区域')},"
+                    f"{self.range('工单类型')},{self.ticket_range('suspended')})"), deadline, "time"))
+            d = self.range(f"{name}截止")
+            # a ticket's own 办理时限 that cannot be read: not assessed there (as the ledger), no rejection
+            unread = f"IF(LEFT({d},3)=\"#时限\",\"{NOT_ASSESSED}\",\"\")" if stage.ticket_limit else "\"\""
+            e = stage.end
+            hours = self._overdue_hours(deadline, stage.end_values)
+            self._add(Column(f"{name}超时小时", (
                 f"IF(ISNUMBER({d}),IF(ISNUMBER({e}),IF({e}>{d},({e}-{d})*24,0),"
                 f"IF(ISNUMBER(统计截止),IF(统计截止>{d},(统计截止-{d})*24,0),\"\")),\"\")"),
                 hours, "hours"))
-            h = self.range(f"{stage}超时小时")
-            self._add(Column(f"{stage}及时", (
+            h = self.range(f"{name}超时小时")
+            self._add(Column(f"{name}及时", (
                 f"IF(ISNUMBER({d}),IF(ISNUMBER({e}),IF({e}<={d},\"是\",\"否\"),"
-                f"IF(ISNUMBER({h}),IF({h}>0,\"超时未完成\",\"未完成\"),\"未完成\")),\"\")"),
-                self._verdicts(deadline, self.column(label[end]).values, hours)))
+                f"IF(ISNUMBER({h}),IF({h}>0,\"超时未完成\",\"未完成\"),\"未完成\")),"
+                f"IF(LEFT({d},1)=\"#\",{unread},IF({blank},\"\",\"{NOT_ASSESSED}\")))"),
+                self._verdicts(deadline, stage.end_values, hours, stage.ticket_limit)))
 
         self._add(Column("超时", (f"IF(({self.overdue_expression(list(self.stages))})>0,1,0)"
                                   if self.stages else "0*ROW(" + self.ticket_range("ticket_id") + ")"),
                          self.overdue_flags(list(self.stages)).astype(float).astype(object), "number"))
+        timed = "+".join(f"ISNUMBER({self.range(f'{s}截止')})*启用_{s}" for s in self.stages)
+        self._add(Column("计时", f"IF(({timed})>0,1,0)" if timed else "0*ROW(" + self.ticket_range("ticket_id") + ")",
+                         self.timed_flags().astype(float).astype(object), "number"))
         if any(i.measure.startswith("avg_hours_over") for i in book.items):
             end_values = self.column(label["replied_at" if self.has_replies else "closed_at"]).values
             hours = _flat(kh_elapsed(_column(self.column("派单时间").values), _column(end_values), "",
@@ -187,13 +296,103 @@ class LedgerPlan:
 
         status = self._status()
         self._add(Column("状态", status[0], status[1]))
-        ids, dispatch_raw = self.column("工单号").values, raw["dispatched_at"]
-        blank = np.array([i == "" and d is None for i, d in zip(ids, dispatch_raw)], bool)
-        counted = np.where(blank, "", np.where(status[1] == "", 1, 0)).astype(object)
+        counted = np.where(self.blank, "", np.where(status[1] == "", 1, 0)).astype(object)
         counted = np.array([v if v == "" else int(v) for v in counted], dtype=object)
-        self._add(Column("入账", (f"IF(({self.range('工单号')}=\"\")*({self.ticket_range('dispatched_at')}=\"\"),\"\","
-                                  f"IF({self.range('状态')}=\"\",1,0))"), counted, "number"))
-        self._add(self._deductions())
+        self._add(Column("入账", (f"IF({blank},\"\",IF({self.range('状态')}=\"\",1,0))"), counted, "number"))
+        self._attribute()
+
+    # -- which row of a stage applies to a ticket ------------------------------------------------------
+    def _condition(self, k: int) -> tuple[str | None, np.ndarray]:
+        """Excel (None: no condition) and per-ticket truth of "time-limit row ``k`` fits the ticket":
+        its 优先级, 区域 and 工单类型 are among the row's (a key the row leaves open fits any)."""
+        row = self.rulebook.time_limits[k]
+        groups, mask = [], np.ones(self.rows, bool)
+        for key, header in KEYS:
+            allowed = tuple(getattr(row, key) or ())
+            if not allowed:
+                continue
+            r = self.range(header)
+            groups.append("(" + "+".join(f"({r}=\"{_quote(v)}\")" for v in allowed) + ")")
+            mask &= np.isin(self.column(header).values.astype(str), [str(v) for v in allowed])
+        if not groups:
+            return None, mask
+        return f"(1*{'*'.join(groups)}>0)", mask  # 1*: a lone comparison is a logical, and TRUE>0 in Excel
+
+    def _choose(self, stage: Stage, pick) -> tuple[str, np.ndarray]:
+        """A nested IF over the stage's rows, most specific first: per ticket ``pick(k)`` (an Excel
+        expression and its values) of the first row ``k`` that fits, "" when none fits."""
+        out = np.full(self.rows, "", dtype=object)
+        decided = np.zeros(self.rows, bool)
+        conditions = {k: self._condition(k) for k in stage.order}
+        for k in stage.order:
+            _, mask = conditions[k]
+            _, values = pick(k)
+            fresh = mask & ~decided
+            out[fresh] = np.asarray(values, dtype=object)[fresh] if np.ndim(values) else values
+            decided |= mask
+        formula = "\"\""
+        for k in reversed(stage.order):
+            condition, _ = conditions[k]
+            expression, _ = pick(k)
+            formula = expression if condition is None else f"IF({condition},{expression},{formula})"
+        return formula, out
+
+    def _time(self, stage: Stage) -> None:
+        """Fill in how ``stage`` is timed: start and end per ticket (a 台账 column of their own when the
+        rows differ), the labels for messages, and the stage argument KH_DUE gets ("" = not assessed)."""
+        label = CANONICAL_FIELDS
+        conditions = [self._condition(k) for k in stage.order]
+        if any(c is None for c, _ in conditions):
+            stage.fits, stage.fits_mask = None, np.ones(self.rows, bool)
+        else:
+            stage.fits = "(0+" + "+".join(c for c, _ in conditions) + ">0)"  # 0+: logicals to a number
+            stage.fits_mask = np.logical_or.reduce([m for _, m in conditions])
+        for which, index, header in (("start", 0, f"{stage.name}起算"), ("end", 1, f"{stage.name}完成")):
+            fields = list(dict.fromkeys(pair[index] for pair in stage.rows.values()))
+            if len(fields) == 1:
+                ref, values = self.range(label[fields[0]]), self.column(label[fields[0]]).values
+                text, texts = f"\"{label[fields[0]]}\"", np.full(self.rows, label[fields[0]], dtype=object)
+            else:
+                formula, values = self._choose(
+                    stage, lambda k, index=index: (self.range(label[stage.rows[k][index]]),
+                                                   self.column(label[stage.rows[k][index]]).values))
+                ref = self.range(self._add(Column(header, formula, values, "time")).header)
+                text, texts = self._choose(stage, lambda k, index=index: (f"\"{label[stage.rows[k][index]]}\"",
+                                                                          label[stage.rows[k][index]]))
+            setattr(stage, which, ref)
+            setattr(stage, f"{which}_values", values)
+            setattr(stage, f"{which}_label", text)
+            setattr(stage, f"{which}_labels", texts)
+        if len({pair[0] for pair in stage.rows.values()}) > 1:  # the start column of its own: "" where no row fits
+            stage.argument = f"IF(ISNUMBER({stage.start}),\"{stage.name}\",\"\")"
+            stage.argument_mask = ~np.isnan(_num(stage.start_values))
+        elif stage.fits is not None:
+            stage.argument = f"IF({stage.fits},\"{stage.name}\",\"\")"
+            stage.argument_mask = stage.fits_mask
+        else:
+            stage.argument = f"\"{stage.name}\""
+            stage.argument_mask = np.ones(self.rows, bool)
+
+    def _ticket_deadline(self, stage: Stage) -> np.ndarray:
+        """A stage whose rows take each ticket's own 办理时限 (当天, 3日内 …; the row's limit where the
+        ticket gives none): a 时限 column per ticket, then KH_DEADLINE, which reads such text."""
+        limits = self.rulebook.time_limits
+        given = f"TRIM({self.ticket_range('time_limit')})"
+        texts = np.array([t.strip() for t in _texts(self.raw["time_limit"])], dtype=object)
+
+        def own(k):
+            row = limits[k]
+            default = f"{row.limit:g}{row.unit}" if row.limit == row.limit and row.unit in ("小时", "分钟", "天", "工作日") else ""
+            return f"IF({given}=\"\",\"{default}\",{given})", np.where(texts == "", default, texts)
+
+        formula, values = self._choose(stage, own)
+        header = self._add(Column(f"{stage.name}时限", formula, values)).header
+        hours = list(dict.fromkeys(limits[k].hours or "" for k in stage.rows))
+        hours_argument = f",\"{_quote(hours[0])}\"" if len(hours) == 1 and hours[0] else ""
+        deadline = _flat(kh_deadline(_column(stage.start_values), _column(values), "", hours[0] if len(hours) == 1 else None))
+        self._add(Column(f"{stage.name}截止", f"KH_DEADLINE({stage.start},{self.range(header)},\"\"{hours_argument})",
+                         deadline, "time"))
+        return deadline
 
     def _overdue_hours(self, deadline: np.ndarray, end: np.ndarray) -> np.ndarray:
         due, finish = _num(deadline), _num(end)
@@ -208,14 +407,17 @@ class LedgerPlan:
                 out[i] = (as_of - due[i]) * 24 if as_of > due[i] else 0
         return out
 
-    @staticmethod
-    def _verdicts(deadline: np.ndarray, end: np.ndarray, hours: np.ndarray) -> np.ndarray:
+    def _verdicts(self, deadline: np.ndarray, end: np.ndarray, hours: np.ndarray, ticket_limit: bool) -> np.ndarray:
         due, finish = _num(deadline), _num(end)
         out = np.full(len(due), "", dtype=object)
         for i in range(len(due)):
             if np.isnan(due[i]):
-                continue
-            if not np.isnan(finish[i]):
+                message = isinstance(deadline[i], str) and deadline[i].startswith("#")
+                if message:
+                    out[i] = NOT_ASSESSED if ticket_limit and deadline[i].startswith("#时限") else ""
+                else:
+                    out[i] = "" if self.blank[i] else NOT_ASSESSED
+            elif not np.isnan(finish[i]):
                 out[i] = "是" if finish[i] <= due[i] else "否"
             else:
                 out[i] = "超时未完成" if isinstance(hours[i], (int, float)) and hours[i] > 0 else "未完成"
@@ -244,19 +446,77 @@ class LedgerPlan:
                 flags |= np.array([isinstance(h, (int, float)) and h > 0 for h in hours], bool)
         return flags
 
-    def _deductions(self) -> Column:
-        terms, values = [], np.zeros(self.rows)
-        for item in self.rulebook.items:
-            kind, _, argument = item.measure.partition(":")
-            if kind != "overdue":
-                continue
+    def timed_flags(self) -> np.ndarray:
+        """Tickets with a deadline at some stage timed this month (the 及时率's denominator)."""
+        flags = np.zeros(self.rows, bool)
+        for stage in self.stages:
+            if self.enabled[stage]:
+                flags |= ~np.isnan(_num(self.column(f"{stage}截止").values))
+        return flags
+
+    def hits(self, item) -> tuple[str, np.ndarray]:
+        """Excel (a number per row, >0 = hit) and per-ticket truth of "``item`` counts this ticket":
+        counted, of the item's party (人员类别), and overdue at its stages or flagged."""
+        kind, _, argument = item.measure.partition(":")
+        party = self.rulebook.party_of(item)
+        if kind == "overdue":
             stages = argument.split("|")
-            terms.append(f"IF(({self.overdue_expression(stages)})>0,{item.points[0]:g},0)")
-            values += np.where(self.overdue_flags(stages), item.points[0], 0.0)
+            measure, mask = f"(({self.overdue_expression(stages)})>0)", self.overdue_flags(stages)
+        else:
+            header = f"{CANONICAL_FIELDS[argument]}标记"
+            measure, mask = f"({self.range(header)}=1)", np.array([v == 1 for v in self.column(header).values], bool)
+        mask = mask & self.counted() & (self.column(CANONICAL_FIELDS["party"]).values == party)
+        return (f"({self.range('入账')}=1)*({self.range(CANONICAL_FIELDS['party'])}=\"{_quote(party)}\")*{measure}",
+                mask)
+
+    # -- per-ticket amounts: the marginal amount of each per-ticket item --------------------------------------
+    def _attribute(self) -> None:
+        """Per per-ticket item (overdue:…, flag:…): ``第几张`` numbers the unit's tickets the item counts
+        by dispatch time (ties by row), ``累计`` is KH_ITEM of that many, and the item's column the
+        ticket's marginal amount f(k) − f(k−1) (negative for a bonus), so that a unit's tickets add
+        up to the item's amount in 考核表 (zero-outs and caps included). Then one total column per
+        unit of account (扣分 in 分, 扣款(元) in 元), never summed together."""
+        n = self.rows
+        U, T, R = self.range("考核单位"), self.range("派单时间"), self.range("行号")
+        ones = f"ROW({R})^0"
+        units = self.column("考核单位").values
+        dispatch = _num(self.column("派单时间").values)
+        totals = {unit: np.zeros(n) for unit in self.amount_units}
+        terms = {unit: [] for unit in self.amount_units}
+        for item in self.per_ticket:
+            hit, mask = self.hits(item)
+            rank = np.zeros(n)
+            for unit in dict.fromkeys(units[mask]):
+                mine = np.flatnonzero(mask & (units == unit))
+                ordered = mine[np.lexsort((mine, dispatch[mine]))]
+                rank[ordered] = np.arange(1, len(ordered) + 1)
+            k = self._add(Column(f"{item.id}第几张", (
+                f"IF({hit}>0,MMULT(({U}=TRANSPOSE({U}))*TRANSPOSE({hit})*((TRANSPOSE({T})<{T})"
+                f"+(TRANSPOSE({T})={T})*(TRANSPOSE({R})<={R})),{ones}),0)"), rank.astype(object), "count"))
+            cumulative = _flat(kh_item(self.reference, item.id, _column(rank.astype(object))))
+            c = self._add(Column(f"{item.id}累计", f"KH_ITEM(考核办法,\"{_quote(item.id)}\",{self.range(k.header)})",
+                                 cumulative, "count"))
+            K, C = self.range(k.header), self.range(c.header)
+            f = np.array([float(v) if isinstance(v, (int, float)) else np.nan for v in cumulative])
+            previous = np.zeros(n)
+            for i in np.flatnonzero(rank > 0):
+                same = (units == units[i]) & (rank == rank[i] - 1)
+                previous[i] = float(np.nansum(f[same]))
+            sign = -1.0 if item.bonus else 1.0
+            marginal = np.where(rank > 0, sign * (f - previous), np.nan)
+            amount = AMOUNT_COLUMNS[item.unit]
+            header = f"{item.id}{amount}"
+            self._add(Column(header, (
+                f"IF({K}>0,{'-' if item.bonus else ''}({C}-MMULT(({U}=TRANSPOSE({U}))*(TRANSPOSE({K})={K}-1)"
+                f"*TRANSPOSE({C}),{ones})),\"\")"),
+                np.array([float(v) if r > 0 else "" for v, r in zip(marginal, rank)], dtype=object), "amount"))
+            totals[item.unit] += np.nan_to_num(marginal)
+            terms[item.unit].append(self.range(header))
         counted = self.column("入账").values
-        cached = np.array(["" if c != 1 else float(v) for c, v in zip(counted, values)], dtype=object)
-        formula = f"IF({self.range('入账')}=1,{'+'.join(terms) or '0'},\"\")"
-        return Column("扣分", formula, cached, "number")
+        for unit in self.amount_units:
+            added = "+".join(f"IF(ISNUMBER({t}),{t},0)" for t in terms[unit]) or "0"
+            cached = np.array(["" if c != 1 else float(v) for c, v in zip(counted, totals[unit])], dtype=object)
+            self._add(Column(AMOUNT_COLUMNS[unit], f"IF({self.range('入账')}=1,{added},\"\")", cached, "amount"))
 
     # -- 状态: the reason a row is not counted -------------------------------------------------------------
     def _status(self) -> tuple[str, np.ndarray]:
@@ -314,23 +574,31 @@ class LedgerPlan:
         add(f"({r}<>\"\")*(MATCH({r},{r},0)<{self.range('行号')}-1)",
             f"\"#工单号重复(与第 \"&(MATCH({r},{r},0)+1)&\" 行相同)\"",
             [f"#工单号重复(与第 {first[k] + 2} 行相同)" if k != "" and first[k] < i else "" for i, k in enumerate(ids)])
-        for stage, (begin, finish) in self.stages.items():
-            a, b = self.range(label[begin]), self.range(label[finish])
-            av, bv = _num(self.column(label[begin]).values), _num(self.column(label[finish]).values)
-            message = f"#{label[finish]}早于{label[begin]}"
+        for stage, plan in self.stages.items():
+            # the end before the start of the row that applies to the ticket (tickets no row fits: no check)
+            a, b = plan.start, plan.end
+            av, bv = _num(plan.start_values), _num(plan.end_values)
             on = self.enabled[stage]  # a stage not assessed rejects nothing
-            add(f"启用_{stage}*ISNUMBER({a})*ISNUMBER({b})*({b}<{a})", f"\"{message}\"",
-                np.where(on & ~np.isnan(av) & ~np.isnan(bv) & (bv < av), message, ""))
+            fits = f"*{plan.fits}" if plan.fits is not None else ""
+            add(f"启用_{stage}*ISNUMBER({a})*ISNUMBER({b})*({b}<{a}){fits}",
+                f"\"#\"&{plan.end_label}&\"早于\"&{plan.start_label}",
+                np.where(on & plan.fits_mask & ~np.isnan(av) & ~np.isnan(bv) & (bv < av),
+                         "#" + plan.end_labels.astype(str) + "早于" + plan.start_labels.astype(str), ""))
             d = self.range(f"{stage}截止")
             values = self.column(f"{stage}截止").values
-            add(f"启用_{stage}*(LEFT({d},1)=\"#\")", d,
-                [v if on and isinstance(v, str) and v.startswith("#") else "" for v in values])
+            if plan.ticket_limit:  # an unreadable 办理时限 leaves the ticket unassessed there, not rejected
+                add(f"启用_{stage}*(LEFT({d},1)=\"#\")*(LEFT({d},3)<>\"#时限\")", d,
+                    [v if on and isinstance(v, str) and v.startswith("#") and not v.startswith("#时限") else ""
+                     for v in values])
+            else:
+                add(f"启用_{stage}*(LEFT({d},1)=\"#\")", d,
+                    [v if on and isinstance(v, str) and v.startswith("#") else "" for v in values])
 
         formula = "\"\""
         for condition, message, _ in reversed(checks):
             formula = f"IF({condition},{message},{formula})"
         formula = f"IF(({self.range('工单号')}=\"\")*({self.ticket_range('dispatched_at')}=\"\"),\"\",{formula})"
-        blank = np.array([i == "" and d is None for i, d in zip(ids, raw["dispatched_at"])], bool)
+        blank = self.blank
         out = np.full(n, "", dtype=object)
         for _, _, messages in checks:
             fresh = (out == "") & (messages != "")
