@@ -1,7 +1,8 @@
 """Worked months: for each rulebook, a small export worked out by hand from the source text
 (``tests/worked/<case>/expected.toml``, the working in its comments) run through the front door:
-``kaohe ledger`` and ``kaohe monthly`` on the command line, then compared with the hand-worked
-verdicts, deadlines, per-ticket amounts, unit scores, timeliness, payments and warnings.
+``kaohe ledger`` and ``kaohe monthly`` on the command line, and the assessment workbook built from
+the same export and findings, then compared with the hand-worked verdicts, deadlines, per-ticket
+amounts, unit scores, timeliness, payments and warnings.
 
 A case folder holds ``tickets.csv`` (or ``.xlsx``), optionally ``findings.csv`` and
 ``history.csv``, and ``expected.toml``::
@@ -30,8 +31,9 @@ import pytest
 
 from generators.cli import main
 from generators.ledger import AMOUNT_COLUMNS, ledger_from_export, per_ticket
-from generators.monthly import assess_month, read_findings
+from generators.monthly import assess_month, read_findings, read_history
 from udfs import rulebook as rulebooks
+from workbook.builder import SUMMARY_TOP, build_workbook, inputs_from_assessment, tickets_from_export
 
 CASES = sorted(p.parent for p in (Path(__file__).parent / "worked").glob("*/expected.toml"))
 
@@ -159,3 +161,48 @@ def test_ledger_amounts_sum_to_the_tables_items(case, tmp_path):
             table_total = sum(min(total, caps[key]) if key in caps and point_unit == book.score.unit else total
                               for key, total in by_category.items())
             assert ledger_total == pytest.approx(table_total), (result.unit, point_unit)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_worked_month_through_the_workbook(case, tmp_path):
+    """The assessment workbook built from the case's export, findings and history caches the same
+    verdicts, per-ticket amounts, scores, timeliness, payments and warnings (its formulas are
+    checked against their caches in tests/test_workbook.py)."""
+    expected, tickets, findings, history = _inputs(case, tmp_path)
+    book, month = rulebooks.load(expected["rulebook"]), expected["month"]
+    ledger, _ = ledger_from_export(tickets, book, month)
+    past = read_history(history) if history else None
+    assessment = assess_month(ledger, book, month, findings=read_findings(findings, book) if findings else None,
+                              history=past, timeliness_only=not book.can_score)
+    path = build_workbook(book, tmp_path / "考核工作簿.xlsm", month=month, tickets=tickets_from_export(tickets, book),
+                          units=inputs_from_assessment(assessment, past), rows=ledger.read + 3)
+    workbook = openpyxl.load_workbook(path, data_only=True)
+    rows = {str(r["工单号"]): r for r in _table(workbook["台账"]) if r["入账"] == 1}
+    assert len(rows) == len(ledger.rows)
+    score_unit = book.score.unit if book.score else "分"
+    for ticket in expected.get("tickets", []):
+        row = rows[ticket["id"]]
+        for stage, verdict in ticket.get("verdicts", {}).items():
+            assert row[f"{stage}及时"] == verdict, (ticket["id"], stage)
+        amounts = dict(ticket.get("amounts", {}))
+        if "amount" in ticket:
+            amounts[score_unit] = ticket["amount"]
+        for unit, amount in amounts.items():
+            assert (row.get(AMOUNT_COLUMNS[unit]) or 0) == pytest.approx(amount), (ticket["id"], unit)
+    summary = {r["考核单位"]: r for r in _table(workbook["汇总"], SUMMARY_TOP + 1) if r["考核单位"]}
+    for unit in expected.get("units", []):
+        row = summary[unit["name"]]
+        score = next((v for k, v in row.items() if str(k).startswith("得分")), None)
+        if "score" in unit and expected.get("monthly_exit", 0) == 0:
+            assert score == pytest.approx(unit["score"]), unit["name"]
+        elif "score" not in unit:
+            assert score in ("", None), unit["name"]
+        if "timely_rate" in unit:
+            assert row["及时率"] == pytest.approx(unit["timely_rate"]), unit["name"]
+        if "paid" in unit:
+            assert row["应付金额(元)"] == pytest.approx(unit["paid"]), unit["name"]
+        for point_unit, amount in unit.get("apart", {}).items():
+            label = f"另计{'扣款' if point_unit == '元' else '扣分'}合计({point_unit})"
+            assert row[label] == pytest.approx(amount), unit["name"]
+        for warning in unit.get("warnings", []):
+            assert warning in (row["合同预警"] or ""), unit["name"]
