@@ -188,3 +188,21 @@ def test_overlapping_suspensions_are_not_double_counted(start, raw):
     # Merged intervals are disjoint and sorted.
     assert (once.start[1:] > once.end[:-1]).all()
     assume(len(once.start) >= 1)
+
+
+@pytest.mark.parametrize("text, parsed", [
+    ("当天", (0, "天")), ("当日", (0, "天")), ("即时", (0, "小时")), ("3日内", (3, "天")), ("三日内", (3, "天")),
+    ("十五日内", (15, "天")), ("5个工作日", (5, "工作日")), ("二十个工作日内", (20, "工作日")), ("24小时", (24, "小时")),
+    ("1周内", (7, "天")), ("3", (3, "天")), ("３日内", (3, "天")),
+])
+def test_a_dispatch_forms_time_limit_is_read_as_written(text, parsed):
+    """附件1 督办处理单: 办理时限 □当天 ___日内; a bare number fills the form's blank (days)."""
+    from udfs.timeliness import parse_limit
+
+    assert parse_limit(text) == parsed
+
+
+def test_an_unreadable_time_limit_says_what_can_be_written():
+    from udfs.timeliness import parse_limit
+
+    assert parse_limit("尽快").startswith("时限无法识别: 尽快(可写 当天")

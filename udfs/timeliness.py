@@ -254,7 +254,7 @@ def _base_deadline(start, limit, code, hours, calendar) -> tuple[np.ndarray, np.
     fractional = limit != whole
     flat = messages.reshape(-1)
     for position in np.flatnonzero(fractional):
-        flat[position] = f"天数须为整数: {limit.reshape(-1)[position]:g}"
+        flat[position] = f"{'月' if code == MONTH else '天'}数须为整数: {limit.reshape(-1)[position]:g}"
     n = whole.astype(np.int64)
     start_day = np.floor_divide(start, DAY_SECONDS).astype("datetime64[D]")
     if code in (DAY, DAY_COUNTED, MONTH):
@@ -372,18 +372,39 @@ def _limits(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 _LIMIT_TEXT = re.compile(r"^(\d+(?:\.\d+)?)\s*(个)?\s*(工作日|自然日|日|天|小时|分钟|h|d|wd|min)\s*(?:内|以内|之内)?$")
 
 
+_CHINESE_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def _arabic(text: str) -> str:
+    """Small Chinese numerals as digits (三 → 3, 十五 → 15, 二十 → 20), the rest unchanged."""
+    def number(match):
+        word = match.group(0)
+        if "十" not in word:
+            return str(_CHINESE_DIGITS[word])
+        tens, _, ones = word.partition("十")
+        return str((_CHINESE_DIGITS[tens] if tens else 1) * 10 + (_CHINESE_DIGITS[ones] if ones else 0))
+    return re.sub(r"[一二两三四五六七八九]?十[一二三四五六七八九]?|[零一二两三四五六七八九]", number, text)
+
+
 def parse_limit(text) -> tuple[float, str] | str:
-    """A time limit written as on a dispatch form (附件1 办理时限: ``当天``, ``3日内``, ``5个工作日``,
-    ``24小时``) as ``(limit, unit)``, or a Chinese message. 当天/当日 is ``(0, "天")``: that day,
-    never moved; 即时 is ``(0, "小时")``."""
+    """A time limit written as on a dispatch form (附件1 办理时限: ``当天``, ``3日内``, ``三日内``,
+    ``5个工作日``, ``24小时``, ``1周内``; a bare number is days, as in the form's "__日内") as
+    ``(limit, unit)``, or a Chinese message. 当天/当日 is ``(0, "天")``: that day, never moved;
+    即时 is ``(0, "小时")``."""
     key = re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text))).lower() if text is not None else ""
+    key = _arabic(key)
+    if re.fullmatch(r"\d+(?:\.0+)?", key):
+        return float(key), "天"
+    week = re.fullmatch(r"(\d+)(?:个)?(?:周|星期|礼拜)(?:内|以内|之内)?", key)
+    if week:
+        return 7.0 * int(week.group(1)), "天"
     if key in ("当天", "当日", "即日", "当天内", "当日内"):
         return 0.0, "天"
     if key in ("即时", "立即", "即办"):
         return 0.0, "小时"
     match = _LIMIT_TEXT.match(key)
     if not match:
-        return f"时限无法识别: {text}(可写 当天、3日内、5个工作日、24小时)"
+        return f"时限无法识别: {text}(可写 当天、3日内、三日内、5个工作日、24小时、1周内)"
     number, counter, unit = float(match.group(1)), match.group(2), match.group(3)
     return number, "工作日" if unit in ("工作日", "wd") else "天" if unit in ("自然日", "日", "天", "d") else unit
 
