@@ -194,8 +194,9 @@ def _read_back(path: Path, rows) -> bool:
     ids = [r[position["ticket_id"]] for r in body]
     due = np.array([r[position["回复截止"]] or None for r in body], dtype="datetime64[s]")
     points = np.array([r[position["扣分"]] for r in body], dtype=float)
+    expected = rows["回复截止"].to_numpy("datetime64[s]")  # NaT where 回复 is not assessed (不考核)
     return (ids == rows["ticket_id"].tolist()
-            and np.array_equal(due, rows["回复截止"].to_numpy("datetime64[s]"))
+            and bool(((due == expected) | (np.isnat(due) & np.isnat(expected))).all())
             and np.allclose(points, rows["扣分"].to_numpy(float)))
 
 

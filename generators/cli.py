@@ -58,20 +58,20 @@ def _report_ledger(ledger, imported, book, month: str, calendar) -> None:
               + (f"，不考核 {skipped}(见台账“{NOTES}”列)" if skipped else ""))
     absent, unmapped = untimed_stages(book, ledger)
     if absent:
-        print(f"  ⚠ 导出中没有这些环节所需的时间列(或整列为空)，未计时: {'、'.join(absent)}"
+        print(f"  ！ 导出中没有这些环节所需的时间列(或整列为空)，未计时: {'、'.join(absent)}"
               f" / stages not timed (their time columns are absent or empty): {', '.join(absent)}")
     if unmapped:
-        print(f"  ⚠ 本办法的这些时限没有对应的工单时间列，台账不计时，须人工核对: {'、'.join(unmapped)}"
+        print(f"  ！ 本办法的这些时限没有对应的工单时间列，台账不计时，须人工核对: {'、'.join(unmapped)}"
               f" / limits no ticket column can time, check by hand: {', '.join(unmapped)}")
     if not stage_fields(book):
-        print(f"  ⚠ 考核办法 {book.name} 没有可按工单计时的时限，不计及时率 / the rulebook times no ticket stage")
+        print(f"  ！ 考核办法 {book.name} 没有可按工单计时的时限，不计及时率 / the rulebook times no ticket stage")
     differs = int(rows[NOTES].fillna("").str.contains("系统时限").sum()) if NOTES in rows.columns else 0
     if differs:
-        print(f"  ⚠ {differs} 张工单的系统时限与本办法截止时间不同或无法识别(见台账“{NOTES}”列)"
+        print(f"  ！ {differs} 张工单的系统时限与本办法截止时间不同或无法识别(见台账“{NOTES}”列)"
               f" / {differs} ticket(s) whose system deadline differs from the rulebook's")
     caveat = _caveat(ledger, month, calendar)
     if caveat:
-        print(f"  ⚠ {caveat}")
+        print(f"  ！ {caveat}")
 
 
 def _caveat(ledger, month: str, calendar) -> str:
@@ -107,7 +107,7 @@ def _write_monthly(ledger, book, month: str, path: Path, *, tickets: Path, findi
         for record in rejected.itertuples(index=False):
             print(f"  拒收 第{record.源行号}行 {record.列}“{record.原值}”: {record.原因}")
     if not assessment.scored:
-        print(f"  ⚠ {table.cannot_score_reason(book)} / the rulebook has no scoring items: no score")
+        print(f"  ！ {table.cannot_score_reason(book)} / the rulebook has no scoring items: no score")
     unit = book.score.unit if book.score is not None else "分"
     for result in assessment.units:
         parts = []
@@ -122,7 +122,7 @@ def _write_monthly(ledger, book, month: str, path: Path, *, tickets: Path, findi
         who = "" if result.party == book.party else f"({result.party})"
         print(f"  {result.unit}{who}: {'，'.join(parts)}")
         for warning in result.warnings:
-            print(f"    ⚠ {warning}")
+            print(f"    ！ {warning}")
     if past is not None:
         table.write_history(table.with_month(past, assessment), history)
         print(f"已更新考核历史 / history updated: {history}")
@@ -354,7 +354,16 @@ def parser() -> argparse.ArgumentParser:
     return main
 
 
+def _console_safe() -> None:
+    """A console that cannot show a character (GBK on Chinese Windows, output redirected) gets a
+    replacement for it instead of ending the run with a traceback."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
+
+
 def main(argv: list[str] | None = None) -> int:
+    _console_safe()
     options = parser().parse_args(argv)
     try:
         return options.run(options)

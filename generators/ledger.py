@@ -405,7 +405,7 @@ def _compare_system_deadline(out: pd.DataFrame, stage: str, notes: np.ndarray) -
     gap = np.where(known, (system.astype(np.int64) - ours.astype(np.int64)) / 3600, 0.0)
     differs = known & (np.abs(gap) >= 1 / 60)
     if differs.any():
-        texts = (f"系统时限 " + format_moments(system[differs]) + f" 比本办法“{stage}”截止 "
+        texts = ("系统时限 " + format_moments(system[differs]) + f" 比本办法“{stage}”截止 "
                  + format_moments(ours[differs], midnight_as_24=True)
                  + np.where(gap[differs] > 0, " 晚 ", " 早 ").astype(object)
                  + np.array([f"{abs(g):.2f} 小时" for g in gap[differs]], dtype=object))

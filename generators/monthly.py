@@ -28,7 +28,6 @@ import numpy as np
 import pandas as pd
 
 from generators.ledger import (
-    NO_UNIT,
     REJECTED_COLUMNS,
     Ledger,
     assessed_flags,

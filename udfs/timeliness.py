@@ -405,7 +405,7 @@ def parse_limit(text) -> tuple[float, str] | str:
     match = _LIMIT_TEXT.match(key)
     if not match:
         return f"时限无法识别: {text}(可写 当天、3日内、三日内、5个工作日、24小时、1周内)"
-    number, counter, unit = float(match.group(1)), match.group(2), match.group(3)
+    number, unit = float(match.group(1)), match.group(3)
     return number, "工作日" if unit in ("工作日", "wd") else "天" if unit in ("自然日", "日", "天", "d") else unit
 
 
