@@ -123,3 +123,22 @@ def test_a_capped_category_is_spent_in_time_order_and_never_overcharged(tmp_path
                  "--out", str(out)]) == 0
     summary = openpyxl.load_workbook(out, data_only=True)["汇总"]
     assert summary.cell(4, 1).value == "甲" and summary.cell(4, 7).value == 55  # 95 − 40
+
+
+def test_a_gbk_console_gets_every_line_and_no_traceback(tmp_path):
+    """Chinese Windows with output redirected writes GBK: warnings and the late-December caveat
+    print (a character GBK lacks becomes a replacement), the run ends normally."""
+    import os
+    import subprocess
+    import sys
+
+    export = tmp_path / "export.csv"
+    export.write_text("工单号,考核单位,优先级,派单时间,签收时间,回复时间\n"
+                      "D1,甲,一般,2026-12-22 10:00,2026-12-22 13:00,2026-12-23 09:00\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "generators.cli", "monthly", str(export), "--rulebook", "jiangmen",
+                           "--month", "2026-12", "--out", str(tmp_path / "月度.xlsx")],
+                          capture_output=True, env={**os.environ, "PYTHONIOENCODING": "gbk"}, timeout=120)
+    out = done.stdout.decode("gbk")
+    assert done.returncode == 0 and b"Traceback" not in done.stderr, done.stderr.decode("gbk", "replace")
+    # signed 3 h after dispatch (二1 −2), handled in 23 h on a month's mean of 23 > 17 (二2 −5): 95 − 7
+    assert "2027年节假日安排尚未加载" in out and "甲: 得分 88分" in out
