@@ -312,7 +312,7 @@ def _handling_hours(rows: pd.DataFrame) -> np.ndarray:
     """Hours from dispatch to the reply (or closing when there is no reply time), suspensions
     deducted; NaN for tickets not finished, or whose end lies before the dispatch (bad data, noted
     in the ledger)."""
-    end_field = next((f for f in ("replied_at", "closed_at") if f in rows.columns), None)
+    end_field = next((f for f in ("replied_at", "closed_at") if f in rows.columns and rows[f].notna().any()), None)
     if end_field is None or "dispatched_at" not in rows.columns:
         return np.full(len(rows), np.nan)
     texts = rows["suspended"].fillna("").to_numpy(object) if "suspended" in rows.columns else np.full(len(rows), "")
@@ -460,7 +460,9 @@ def _measurable(item: Item, ledger: Ledger) -> bool:
         return any(stage in ledger.stages for stage in argument.split("|"))
     if kind == "flag":
         return argument in ledger.rows.columns
-    return "dispatched_at" in ledger.rows.columns and bool({"replied_at", "closed_at"} & set(ledger.rows.columns))
+    rows = ledger.rows
+    return "dispatched_at" in rows.columns and any(f in rows.columns and rows[f].notna().any()
+                                                   for f in ("replied_at", "closed_at"))
 
 
 def _unusable_findings(rulebook: Rulebook, findings: Findings, parties: dict[str, str],

@@ -132,7 +132,7 @@ def generate_month_from(tickets: Sequence[Sequence], *, rulebook, month: str,
     with tempfile.TemporaryDirectory(prefix="kaohe-") as folder:
         folder = Path(folder)
         tickets_file = folder / f"{TICKETS_SHEET}.xlsx"
-        write_rows(tickets, tickets_file, TICKETS_SHEET)
+        write_rows(_without_empty_measure_columns(tickets, book, findings), tickets_file, TICKETS_SHEET)
         ledger, _ = ledger_from_export(tickets_file, book, month, calendar=calendar)
         ledger_file = folder / "台账.xlsx"
         write_ledger(ledger, ledger_file, rulebook=book, month=month, calendar_version=calendar.version)
@@ -176,18 +176,57 @@ def generate_month_from(tickets: Sequence[Sequence], *, rulebook, month: str,
     return Generated(tabs, summary, reconciles)
 
 
+def _without_empty_measure_columns(rows: Sequence[Sequence], book, findings: Sequence[Sequence] | None) -> Rows:
+    """The 工单 rows without the empty columns a ticket measure reads (a ``flag:`` column such as
+    二次投诉; 回复时间 and 归档时间 for ``avg_hours_over``) of the items the findings give a count for.
+    The workbook's 工单 sheet always has every column; built from an export without the column, the
+    workbook has the assessor type the count in 考核表 (as ``kaohe monthly`` takes it from the
+    findings for that export). Kept, the empty column would make the month count the item from the
+    tickets (none) and refuse the typed count. Otherwise the rows are used as they are, so the numbers
+    are those of the command line on the same sheet. (An empty end column of a timed stage needs
+    nothing: the ledger already takes it as absent.)"""
+    from udfs.rulebook import CANONICAL_FIELDS
+
+    rows = [list(row) for row in rows]
+    named = {str(v).strip() for row in findings or () for v in row if isinstance(v, str)}
+    fields = []
+    for item in book.items:
+        kind, _, argument = item.measure.partition(":")
+        if {item.id, item.name} & named:
+            fields += [argument] if kind == "flag" else ["replied_at", "closed_at"] if kind == "avg_hours_over" else []
+    labels = {CANONICAL_FIELDS.get(field) for field in fields}
+    top = next((i for i, row in enumerate(rows) if any(isinstance(v, str) and v.strip() in labels for v in row)), None)
+    if top is None:
+        return rows
+    empty = {j for j, v in enumerate(rows[top]) if isinstance(v, str) and v.strip() in labels
+             and all(j >= len(row) or row[j] is None or str(row[j]).strip() == "" for row in rows[top + 1:])}
+    return [[v for j, v in enumerate(row) if j not in empty] for row in rows] if empty else rows
+
+
 def findings_from_workbook(scoring: Sequence[Sequence] | None, summary: Sequence[Sequence] | None,
                            rulebook) -> Rows:
     """The assessment workbook's typed inputs as findings rows (header :data:`FINDING_COLUMNS`):
     from 考核表, each unit block's typed counts, chosen values and repeats (items the tickets
-    measure are left out, the table counts them itself); from 汇总, each unit's fee as a
+    measure are left out, the table counts them itself, unless 考核表 has the assessor type the count
+    because the export cannot give it: 次数来源 starts with 填写); from 汇总, each unit's fee as a
     代维费 row. So 生成本月考核表 scores exactly what the workbook shows."""
     from generators.monthly import FEE_ITEM, FINDING_COLUMNS
     from udfs import rulebook as rulebooks
-    from workbook.builder import CHOSEN, COUNT, FEE, ID, NAME, PER, REPEATS, UNIT
+    from workbook.builder import (
+        CHOSEN,
+        COUNT,
+        FEE,
+        ID,
+        NAME,
+        ORIGIN,
+        PER,
+        REPEATS,
+        UNIT,
+    )
 
     book = rulebooks.load(rulebook) if isinstance(rulebook, str) else rulebook
-    typed = {item.id: book.party_of(item) for item in book.items if not item.measure}
+    parties = {item.id: book.party_of(item) for item in book.items}
+    measured = {item.id for item in book.items if item.measure}
     out: Rows = [list(FINDING_COLUMNS)]
     unit = party = ""
     for row in scoring or ():
@@ -195,8 +234,9 @@ def findings_from_workbook(scoring: Sequence[Sequence] | None, summary: Sequence
         if cells[ID] == "考核单位":  # a unit's block: its name, and its 人员类别 (the items of others do not apply)
             unit = str(cells[NAME] or "").strip()
             party = str(cells[COUNT] or "").strip() if cells[PER] == "人员类别" else ""
-        elif (unit and cells[ID] in typed and isinstance(cells[COUNT], (int, float)) and cells[COUNT]
-              and (not party or typed[cells[ID]] == party)):
+        elif (unit and cells[ID] in parties and isinstance(cells[COUNT], (int, float)) and cells[COUNT]
+              and (cells[ID] not in measured or str(cells[ORIGIN] or "").startswith("填写"))
+              and (not party or parties[cells[ID]] == party)):
             out.append([unit, cells[ID], cells[COUNT], cells[CHOSEN], cells[REPEATS], f"{SCORING_SHEET}表"])
     rows = [list(row) + [None] * 12 for row in summary or ()]
     top = next((i for i, row in enumerate(rows) if row[UNIT] == "考核单位" and row[FEE] == "代维费(元)"), None)

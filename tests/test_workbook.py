@@ -167,6 +167,9 @@ def test_workbook_formulas_give_kaohe_monthly(name, month_export, tmp_path):
             assert shown[f"{stage}及时"] == record[f"{stage}及时"], (record["ticket_id"], stage)
         for c in amounts:
             assert shown[c] == pytest.approx(record[c]), (record["ticket_id"], c)
+        for stage in dict.fromkeys(band.stage for band in book.bands):  # band points per ticket
+            if f"{stage}得分" in record:
+                assert shown[f"{stage}得分"] == record[f"{stage}得分"], (record["ticket_id"], stage)
 
     if not book.can_score:
         notes = openpyxl.load_workbook(path, data_only=True)
@@ -175,7 +178,8 @@ def test_workbook_formulas_give_kaohe_monthly(name, month_export, tmp_path):
     expected = _monthly_summary(monthly)
     column = {h: xl_col_to_name(j) for j, h in enumerate(SUMMARY_HEADERS)}
     labels = [c.value for c in openpyxl.load_workbook(path)["汇总"][SUMMARY_TOP + 1]]
-    column.update({h: xl_col_to_name(j) for j, h in enumerate(labels) if isinstance(h, str) and h.startswith("另计")})
+    column.update({h: xl_col_to_name(j) for j, h in enumerate(labels)
+                   if isinstance(h, str) and h.startswith(("另计", "平均"))})
     seen = []
     for r in range(SUMMARY_TOP + 2, SUMMARY_TOP + 2 + len(units)):
         unit = cached.get(f"汇总!B{r}") or openpyxl.load_workbook(path)["汇总"][f"B{r}"].value
@@ -199,6 +203,9 @@ def test_workbook_formulas_give_kaohe_monthly(name, month_export, tmp_path):
                 checks["应付金额(元)"] = "应付金额(元)"
         for mine, theirs in checks.items():
             assert _agrees(got(mine), want[theirs]), (unit, mine, got(mine), want[theirs])
+        for label in (h for h in want if h.startswith("平均")):  # band means (the table rounds to 4 places)
+            assert (got(label) in ("", None) if want[label] in ("—", "", None)
+                    else got(label) == pytest.approx(want[label], abs=1e-4)), (unit, label, got(label), want[label])
         if book.can_score and book.score.pass_mark is not None and want["是否合格"] not in ("—", "", None):
             assert got("是否合格") == (want["是否合格"] == "合格")
     assert sorted(seen) == sorted(expected)
@@ -546,3 +553,137 @@ def test_a_stage_timed_by_each_tickets_own_limit(tmp_path):
                                                           "S5": "不考核"}
     assert rows["S3"]["办理截止"] == day(2025, 10, 14) and rows["S4"]["办理截止"] is None
     assert all(rows[key]["状态"] is None for key in rows)
+
+
+def test_a_capped_category_is_spent_per_ticket_in_time_order_as_kaohe_ledger_does(tmp_path):
+    """Jiangmen 二 may lose at most 40 分. Eight repeat complaints of one unit, each signed late
+    (2025-10-11 … 10-18): 二1 gives 2,2,2,2,2,0,0,0 and 二7 5 each, 50 分 by the items. The 台账 spends
+    the category in dispatch order as `kaohe ledger` does: 扣分 7,7,7,7,7,5,0,0 (40), the per-item
+    columns cut likewise (C6: 二7 5; C7, C8: nothing left); 考核表 deducts 40 for 二 and scores 55."""
+    day = dt.datetime
+    tickets = [{"ticket_id": f"C{k}", "unit": "甲", "priority": "一般", "dispatched_at": day(2025, 10, 10 + k, 9),
+                "accepted_at": day(2025, 10, 10 + k, 12), "replied_at": day(2025, 10, 10 + k, 18), "repeat": "是"}
+               for k in (3, 1, 2, 4, 5, 6, 8, 7)]  # not in time order in the sheet
+    computed, rows, _, assessment, path = _built(tmp_path, "jiangmen", tickets)
+    keys = [f"C{k}" for k in range(1, 9)]
+    assert [rows[key]["扣分"] for key in keys] == [7, 7, 7, 7, 7, 5, 0, 0]
+    assert [rows[key]["二1扣分"] for key in keys] == [2, 2, 2, 2, 2, 0, 0, 0]
+    assert [rows[key]["二7扣分"] for key in keys] == [5, 5, 5, 5, 5, 5, 0, 0]
+    # `kaohe ledger` on the same export gives the same per-ticket amounts
+    out = tmp_path / "台账.xlsx"
+    assert main(["ledger", str(tmp_path / "工单导出.xlsx"), "--rulebook", "jiangmen", "--month", MONTH,
+                 "--out", str(out)]) == 0
+    sheet = openpyxl.load_workbook(out)["台账"]
+    header = [c.value for c in sheet[1]]
+    command = {row[header.index("工单号")]: row[header.index("扣分")] for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert {key: rows[key]["扣分"] for key in keys} == command
+    unit = assessment.units[0]
+    assert unit.score == 55 and _summary_row(path, "甲")["得分"] == 55
+    scoring = openpyxl.load_workbook(path)["考核表"]
+    at = {scoring.cell(r, 2).value: r for r in range(scoring.max_row, 0, -1)}
+    second = next(c for c in load("jiangmen").categories if c.id == "二")
+    assert computed[f"考核表!F{at[f'{second.id}、{second.name}']}"] == 40
+
+
+def test_each_ticket_is_assessed_as_its_units_party(tmp_path):
+    """Poyang assesses 代维公司 and 自维人员 apart. 戊 has two 代维公司 tickets (one with an empty
+    人员类别, one with 外包, which is none of the rulebook's parties) and a 自维人员 one: every ticket of 戊
+    is 代维公司's, so its late 自维人员 ticket costs 200 元 (超时), not 5 分 (自维超时). 己 has one of each:
+    a tie goes to the party of its first ticket (自维人员), as `kaohe ledger` takes the majority."""
+    day = dt.datetime
+    base = {"area": "城区", "kind": "故障", "dispatched_at": day(2025, 10, 9, 9), "accepted_at": day(2025, 10, 9, 9, 10)}
+    late, on_time = day(2025, 10, 9, 17), day(2025, 10, 9, 10)
+    tickets = [
+        {**base, "ticket_id": "W1", "unit": "戊", "closed_at": late},
+        {**base, "ticket_id": "W2", "unit": "戊", "party": "自维人员", "closed_at": late},
+        {**base, "ticket_id": "W3", "unit": "戊", "party": "外包", "closed_at": on_time},
+        {**base, "ticket_id": "F1", "unit": "己", "party": "自维人员", "closed_at": late},
+        {**base, "ticket_id": "F2", "unit": "己", "closed_at": late},
+    ]
+    _, rows, _, assessment, path = _built(tmp_path, "poyang", tickets)
+    assert {key: rows[key]["人员类别"] for key in rows} == {"W1": "代维公司", "W2": "代维公司", "W3": "代维公司",
+                                                        "F1": "自维人员", "F2": "自维人员"}
+    assert {key: rows[key]["人员类别(工单)"] for key in rows} == {"W1": "代维公司", "W2": "自维人员", "W3": "代维公司",
+                                                            "F1": "自维人员", "F2": "代维公司"}
+    assert rows["W2"]["扣款(元)"] == 200 and rows["W2"]["扣分"] == 0
+    assert rows["F2"]["扣分"] == 5 and rows["F2"]["扣款(元)"] == 0
+    units = {u.unit: u for u in assessment.units}
+    assert units["戊"].party == "代维公司" and units["己"].party == "自维人员"
+    assert _summary_row(path, "戊")["得分(元)"] == pytest.approx(units["戊"].score) == -400
+    assert _summary_row(path, "己")["另计扣分合计(分)"] == pytest.approx(units["己"].apart["分"]) == 10
+    scoring = openpyxl.load_workbook(path, data_only=True)["考核表"]
+    parties = {row[1]: row[5] for row in scoring.iter_rows(values_only=True) if row[0] == "考核单位" and row[1]}
+    assert parties == {"戊": "代维公司", "己": "自维人员"}
+
+
+def test_band_points_per_ticket_and_the_units_mean(tmp_path):
+    """h_service_scoring scores each ticket by its response time (<1 h 5分, 1–3 h 4, 3–24 h 3, >24 h 1):
+    the 台账's 响应历时 (KH_ELAPSED, suspensions deducted, to the month's end for a ticket not yet
+    answered) and 响应得分 (KH_BAND) equal `kaohe ledger`'s, and 汇总's 平均响应得分 the monthly table's."""
+    day = dt.datetime
+    start = day(2025, 10, 14, 10)
+    answered = [("R1", "一组", day(2025, 10, 14, 10, 59, 59), None), ("R2", "一组", day(2025, 10, 14, 11), None),
+                ("R3", "一组", day(2025, 10, 14, 13), None), ("R4", "二组", day(2025, 10, 14, 13, 0, 1), None),
+                ("R5", "二组", day(2025, 10, 15, 10), None),
+                ("R6", "二组", day(2025, 10, 15, 12), "2025-10-14 20:00~2025-10-15 08:00")]
+    tickets = [{"ticket_id": key, "unit": unit, "dispatched_at": start, "accepted_at": when, "suspended": paused}
+               for key, unit, when, paused in answered]
+    tickets.append({"ticket_id": "R7", "unit": "二组", "dispatched_at": day(2025, 10, 30, 10)})
+    _, rows, ledger, assessment, path = _built(tmp_path, "h_service_scoring", tickets)
+    points = {key: rows[key]["响应得分"] for key in rows}
+    assert points == {"R1": 5, "R2": 4, "R3": 4, "R4": 3, "R5": 3, "R6": 3, "R7": 1}
+    for record in ledger.rows.to_dict("records"):
+        shown = rows[record["ticket_id"]]
+        assert shown["响应得分"] == record["响应得分"] and shown["响应历时"] == pytest.approx(record["响应历时"], abs=1e-4)
+    assert rows["R6"]["响应历时"] == pytest.approx(14) and rows["R7"]["响应历时"] == pytest.approx(38)
+    for unit in assessment.units:
+        assert _summary_row(path, unit.unit)["平均响应得分"] == pytest.approx(unit.band_means["响应"])
+    assert _summary_row(path, "一组")["平均响应得分"] == pytest.approx(13 / 3)
+
+
+def test_a_band_whose_end_column_is_empty_is_not_scored(tmp_path):
+    """No ticket has its 签收时间 (the band's end): `kaohe ledger` gives no 响应得分 and the monthly
+    table no mean; the 台账 leaves the columns empty (分档_响应 is false) and 汇总 shows no mean."""
+    day = dt.datetime
+    tickets = [{"ticket_id": f"N{k}", "unit": "一组", "dispatched_at": day(2025, 10, 14, 10 + k),
+                "accepted_at": None, "replied_at": day(2025, 10, 14, 12 + k)} for k in range(3)]
+    _, rows, ledger, assessment, path = _built(tmp_path, "h_service_scoring", tickets)
+    assert "响应得分" not in ledger.rows.columns and math.isnan(assessment.units[0].band_means["响应"])
+    assert all(rows[key]["响应历时"] is None and rows[key]["响应得分"] is None for key in rows)
+    assert _summary_row(path, "一组")["平均响应得分"] is None
+
+
+def test_an_item_the_export_cannot_count_is_typed_in_the_scoring_sheet(tmp_path):
+    """An export without 回访时间 and 二次投诉: `kaohe monthly` takes Jiangmen 二6 (客户回访, overdue:回访)
+    and 二7 (二次投诉, flag:repeat) from the findings. The workbook built from it makes their counts
+    yellow inputs holding the findings' counts (二1 stays a formula from 台账), scores as the monthly
+    table does, and 生成本月考核表 reads the typed counts back as findings and agrees."""
+    from macros import jobs
+
+    day = dt.datetime
+    tickets = [{"ticket_id": f"V{k}", "unit": "甲", "priority": "一般", "dispatched_at": day(2025, 10, 9, 9 + k),
+                "accepted_at": day(2025, 10, 9, 10 + k), "replied_at": day(2025, 10, 10 + k, 12)} for k in range(3)]
+    findings = [("甲", "二6", 3, None, None, "回访超时"), ("甲", "二7", 1, None, None, ""), ("甲", "一2", 1, None, None, "")]
+    computed, _, _, assessment, path = _built(tmp_path, "jiangmen", tickets, findings)
+    lines = {line.item.id: line for line in assessment.units[0].lines}
+    assert lines["二6"].origin == lines["二7"].origin == "记录" and lines["二1"].origin == "工单"
+    assert len(assessment.rejected) == 0
+    book = openpyxl.load_workbook(path)
+    scoring = book["考核表"]
+    at = {scoring.cell(r, 1).value: r for r in range(scoring.max_row, 0, -1)}
+    for key, count in (("二6", 3), ("二7", 1)):
+        cell = scoring.cell(at[key], 6)
+        assert cell.value == count and cell.protection.locked is False and cell.fill.fgColor.rgb.endswith("FFF2CC")
+        assert scoring.cell(at[key], 10).value.startswith("填写(导出中没有")
+        assert computed[f"考核表!I{at[key]}"] == pytest.approx(lines[key].amount)
+    assert scoring.cell(at["二1"], 6).value.startswith("=IF(")
+    # 二1 3 late replies × 2, 二2 mean handling over 17 h 5, 二6 3 × 2, 二7 5, 一2 1
+    assert _summary_row(path, "甲")["得分"] == pytest.approx(assessment.units[0].score) == 95 - 6 - 5 - 6 - 5 - 1
+
+    tabs = jobs.read_tabs(path)
+    found = jobs.findings_from_workbook(tabs["考核表"], tabs["汇总"], "jiangmen")
+    assert {(row[1], row[2]) for row in found[1:]} == {("二6", 3), ("二7", 1), ("一2", 1)}
+    result = jobs.generate_month_from(tabs["工单"], rulebook="jiangmen", month=MONTH, findings=found)
+    assert result.reconciles and len(result.tabs["月报_拒收"]) == 1  # the header only: nothing refused
+    generated = next(row for row in result.tabs["月报_汇总"] if row and row[0] == "甲")
+    assert generated[6] == pytest.approx(assessment.units[0].score)

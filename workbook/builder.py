@@ -10,12 +10,14 @@ Sheets, in order:
   with the verdicts and the per-ticket (marginal) amounts of ``kaohe ledger``;
 * 考核表 — a block per unit: its 人员类别 (the most frequent of its tickets; only the items aimed
   at it apply), the rulebook's items, counts from 台账 (ticket-measured items) or typed in
-  (yellow), chosen values and repeats, ``KH_ITEM`` per item, category subtotals (each category
+  (yellow: items without a ticket measure, and measured items the tickets given cannot count —
+  the export lacks the stage's end times, the flag column or the handling times — whose count
+  ``kaohe monthly`` then takes from the findings), chosen values and repeats, ``KH_ITEM`` per item, category subtotals (each category
   loses at most its points) of the items in the score's unit, ``KH_TOTAL``, ``KH_GRADE``,
   ``KH_PASS``, and the items in another unit (元 beside 分) totalled apart, never in the score;
 * 汇总 — the units (typed or filled), tickets, overdue, on-time rate (of the tickets timed at some
   stage), score, grade, pass, fee, ``KH_PAYMENT``, ``KH_RISK`` over the year's scores, the
-  amounts totalled apart; the row counts reconciled;
+  amounts totalled apart, the mean band points (平均{stage}得分); the row counts reconciled;
 * 节假日 — the user's extra holidays and workdays (日期, 类型, 名称), loaded by 刷新节假日;
 * 规则 — the rulebook as a table; ``xlwings.conf`` — so the cell functions load from ``udfs.excel``.
 
@@ -42,7 +44,7 @@ from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 import udfs
 from generators.monthly import CANNOT_SCORE
-from generators.monthly_book import apart_label
+from generators.monthly_book import apart_label, band_label
 from generators.tickets import _month_bounds, _priority_rules
 from generators.workbooks import CREATED, OPTIONS
 from udfs import scoring
@@ -87,7 +89,8 @@ class UnitInputs:
 
 def inputs_from_assessment(assessment, history=None) -> list[UnitInputs]:
     """The 考核表 and 汇总 inputs that reproduce a :class:`generators.monthly.Assessment`: the
-    findings' counts, chosen values and repeats, and the fees, for its units in its order;
+    findings' counts, chosen values and repeats (also of a ticket-measured item the export could
+    not count, whose 考核表 count is then typed), and the fees, for its units in its order;
     with ``history`` (the 考核历史 table) also the same year's earlier scores and rates."""
     year = int(assessment.month[:4])
     units = []
@@ -264,6 +267,8 @@ class _Writer:
                  "有回复时间": f"=COUNTA({self.plan.ticket_range('replied_at')})>0"}
         for stage in self.plan.stages:
             names[f"启用_{stage}"] = self.plan.enabled_name(stage)
+        for stage in self.plan.band_stages():
+            names[f"分档_{stage}"] = self.plan.band_enabled_name(stage)
         names.update(self.plan.names())
         top = SUMMARY_TOP + 2
         col = xl_col_to_name(UNIT)
@@ -315,7 +320,7 @@ class _Writer:
         for j, column in enumerate(plan.columns):
             sheet.write_string(0, j, column.header, f.header)
             sheet.set_column(j, j, 19 if column.kind == "time" else 28 if column.header == "状态" else 10, None,
-                             {"hidden": column.header.endswith("累计")})
+                             {"hidden": column.hidden})
             style = styles[column.kind]
             values = column.values
             if column.formula is None:
@@ -487,7 +492,7 @@ class _Writer:
         P = plan.range(CANONICAL_FIELDS["party"])
         m = f"({plan.range('考核单位')}={name_cell})*({plan.range('入账')}=1)"
         counts = f"{m}*MMULT(({P}=TRANSPOSE({P}))*TRANSPOSE({m}),ROW({P})^0)"
-        typed = [i for i in book.items if not i.measure]
+        typed = [i for i in book.items if self._typed(i)]
         last = max((k for k, i in enumerate(typed) if book.party_of(i) != book.party), default=-1)
         fallback = f"\"{_quote(book.party)}\""
         for item in reversed(typed[:last + 1]):
@@ -525,13 +530,16 @@ class _Writer:
         applies = has_unit and party == aimed
         elsewhere = f"{party_cell}<>\"{_quote(aimed)}\""  # the unit is of another party: the item does not apply
         count, chosen, repeats = unit.items.get(item.id, (math.nan, math.nan, math.nan))
-        if item.measure:
+        typed = self._typed(item)
+        if not typed:
             formula, count, origin = self._measure(item, name_cell, mine, unit, at)
             sheet.write_formula(row, COUNT, f"=IF(OR({name_cell}=\"\",{elsewhere}),\"\",{formula})", f.cell,
                                 count if applies else "")
             count = count if applies else math.nan
         else:
-            origin = "填写"
+            # typed by the assessor: an item without a ticket measure, or one the tickets given cannot
+            # count (the export lacks its column): kaohe monthly then takes the count from the findings
+            origin = "填写" if not item.measure else f"填写(导出中没有{self.plan.missing_for(item)}，不能由工单计算)"
             count = count if not is_empty(count) else (0.0 if has_unit else math.nan)
             sheet.write(row, COUNT, "" if is_empty(count) else count, f.input)
             sheet.data_validation(row, COUNT, row, COUNT, {
@@ -564,22 +572,27 @@ class _Writer:
         if is_empty(repeats) or not repeats:
             repeats = math.nan
         refs = [cell(row, j) for j in (COUNT, CHOSEN, REPEATS)]
-        voiding = [key for key in item.void_if if not book.item(key).measure and book.party_of(book.item(key)) == aimed]
-        if voiding and not item.measure:  # a typed bonus voided by findings (a measured one: in its count)
+        voiding = [key for key in item.void_if if self._typed(book.item(key)) and book.party_of(book.item(key)) == aimed]
+        if voiding and typed:  # a typed bonus voided by findings (a measured one: in its count)
             found = [unit.items.get(key, (math.nan,))[0] for key in voiding]
             if any(not is_empty(c) and c > 0 for c in found):
                 count = 0.0
             refs[0] = f"IF(SUM({','.join(cell(at[key], COUNT) for key in voiding)})>0,0,{refs[0]})"
             origin += "；本月有" + "、".join(f"“{book.item(key).name}”" for key in voiding) + "的记录时不奖励"
         args = [None if is_empty(v) else v for v in (count, chosen, repeats)]
-        amount = _one(kh_item(self.reference, item.id, *args)) if applies or item.measure else ""
+        amount = _one(kh_item(self.reference, item.id, *args)) if applies or not typed else ""
         formula = f"KH_ITEM(考核办法,\"{_quote(item.id)}\",{','.join(refs)})"
-        if not item.measure:  # a measured item's count is already empty where the item does not apply
+        if typed:  # a measured item's count is already empty where the item does not apply
             formula = f"IF({elsewhere},\"\",{formula})"
         sheet.write_formula(row, AMOUNT, "=" + formula, f.amount, amount)
         sheet.write_string(row, ORIGIN, origin, f.wrap)
         sheet.write_string(row, SOURCE, item.source, f.wrap)
         return amount if isinstance(amount, float) else math.nan
+
+    def _typed(self, item: Item) -> bool:
+        """Whether 考核表 takes the item's count from the assessor (a yellow input): an item without a
+        ticket measure, or one the tickets given cannot count (:meth:`LedgerPlan.measurable`)."""
+        return not self.plan.measurable(item)
 
     def _measure(self, item: Item, unit_cell: str, mine: np.ndarray, unit: UnitInputs, at: dict) -> tuple[str, float, str]:
         """The Excel count of a ticket-measured item for the unit in ``unit_cell``, its cached
@@ -618,7 +631,7 @@ class _Writer:
             label = CANONICAL_FIELDS[argument]
             flags = plan.column(f"{label}标记").values[own]
             formula, value, note = f"SUMPRODUCT({rows}*台账_{label}标记)", float(sum(flags)), f"台账: “{label}”为是的张数"
-        voiding = [key for key in item.void_if if not book.item(key).measure and book.party_of(book.item(key)) == party]
+        voiding = [key for key in item.void_if if self._typed(book.item(key)) and book.party_of(book.item(key)) == party]
         if voiding:
             cells = ",".join(xl_rowcol_to_cell(at[key], COUNT) for key in voiding)
             formula = f"IF(SUM({cells})>0,0,{formula})"
@@ -638,8 +651,10 @@ class _Writer:
             sheet.write_string(2, 0, f"{CANNOT_SCORE}：本表只统计工单" + ("及时率" if plan.stages else "数") + "。",
                                f.banner)
         aparts = [apart_label(a) for a in self.aparts]
-        for j, (header, width) in enumerate(zip(SUMMARY_HEADERS + tuple(aparts),
-                                                (5, 16, 8, 9, 8, 9, 9, 8, 8, 9, 13, 14, 40) + (12,) * len(aparts))):
+        bands = list(plan.band_stages())  # 平均{stage}得分: the mean of the unit's per-ticket band points
+        for j, (header, width) in enumerate(zip(SUMMARY_HEADERS + tuple(aparts) + tuple(map(band_label, bands)),
+                                                (5, 16, 8, 9, 8, 9, 9, 8, 8, 9, 13, 14, 40)
+                                                + (12,) * (len(aparts) + len(bands)))):
             column = j if j <= RISK else RISK + 1 + (j - RISK - 1)
             if self.score_unit == "元":  # a score in money: as the monthly table heads it
                 header = {"扣分合计": "扣款合计(元)", "加分合计": "奖励合计(元)", "得分": "得分(元)"}.get(header, header)
@@ -647,7 +662,7 @@ class _Writer:
             sheet.set_column(column, column, width)
         history = bool(book.risks) and self.scored
         months = range(1, 13)
-        first_score = RISK + 2 + len(aparts)
+        first_score = RISK + 2 + len(aparts) + len(bands)
         first_rate, first_helper = first_score + 12, first_score + 24
         if history:
             for k in months:
@@ -691,6 +706,11 @@ class _Writer:
             for k, label in enumerate(aparts):
                 sheet.write_formula(r, RISK + 1 + k, f"=IF({u}=\"\",\"\",{block[label]})", f.money,
                                     result.get(label, ""))
+            for k, stage in enumerate(bands):
+                points = [v for v in plan.column(f"{stage}得分").values[mine] if isinstance(v, (int, float))]
+                sheet.write_formula(r, RISK + 1 + len(aparts) + k, (
+                    f"=IF({u}=\"\",\"\",IFERROR(AVERAGEIFS({plan.range(f'{stage}得分')},台账_考核单位,{u},台账_入账,1),\"\"))"),
+                    f.value, float(np.mean(points)) if points else "")
             if self.scored:
                 sheet.write(r, FEE, "" if is_empty(unit.fee) else unit.fee, f.input_money)
                 sheet.data_validation(r, FEE, r, FEE, {"validate": "decimal", "criteria": ">=", "value": 0,
@@ -873,7 +893,8 @@ class _Writer:
         row = 8
         sheet.write_string(row, 0, "本月考核环节", f.label)
         if not plan.stages:
-            sheet.merge_range(row, 1, row, 2, "本办法的时限表没有可按工单计时的环节: 台账不计时，没有及时率", f.cell)
+            sheet.merge_range(row, 1, row, 2, "本办法的时限表没有可按工单计时的环节: 台账不计时，没有及时率"
+                              + ("(逐单按历时分档计分，见下)" if plan.band_stages() else ""), f.cell)
             row += 1
         for stage, timing in plan.stages.items():
             ends = "、".join(CANONICAL_FIELDS[end] for end in timing.ends)
@@ -881,6 +902,13 @@ class _Writer:
             sheet.write_string(row, 1, stage, f.cell)
             sheet.write_formula(row, 2, f"=IF(启用_{stage},\"考核({described})\",\"不考核(“工单”表的{ends}列为空)\")",
                                 f.cell, f"考核({described})" if plan.enabled[stage] else f"不考核(“工单”表的{ends}列为空)")
+            row += 1
+        for stage, band in plan.band_stages().items():  # per-ticket points by elapsed hours (台账 {stage}得分)
+            start, end = CANONICAL_FIELDS[band.start_field], CANONICAL_FIELDS[band.end_field]
+            yes, no = f"按历时分档计分({start}→{end}，见“台账”{stage}得分)", f"不计分(入账工单的{end}列为空)"
+            sheet.write_string(row, 1, stage, f.cell)
+            sheet.write_formula(row, 2, f"=IF(分档_{stage},\"{yes}\",\"{no}\")", f.cell,
+                                yes if plan.band_enabled[stage] else no)
             row += 1
         row += 1
         if buttons:

@@ -16,11 +16,22 @@ The semantics are the ledger's (:mod:`generators.ledger`):
   不考核, no deadline, no overdue hours, and it stays counted (no 状态 message). KH_DUE gets an
   empty stage for those tickets, so it gives an empty cell rather than its "no row fits" message;
   a stage whose rows take each ticket's own 办理时限 is timed by ``KH_DEADLINE`` instead;
+* every ticket is assessed as its unit's party (``ticket_parties``): 人员类别 is the most frequent
+  人员类别 among the unit's counted tickets (a value that is none of the rulebook's parties counts
+  as the scheme's own; ties go to the party seen first in the sheet), the ticket's own being in
+  人员类别(工单) when the rulebook has several parties;
 * each per-ticket item (``overdue:…``, ``flag:…``) gives a ticket of its party the marginal
   amount f(k) − f(k−1): ``{item}第几张`` numbers the unit's tickets it counts by dispatch time
   (ties by row, ``MMULT`` over the column), ``{item}累计`` is ``KH_ITEM`` of k, and the item's
-  amount column the difference, so a unit's tickets sum to the item's amount in 考核表;
-  扣分 (分) and 扣款(元) (元) total them per unit of account, never together.
+  amount column the difference, so a unit's tickets sum to the item's amount in 考核表. A category
+  with points (每类最多扣该类分值) is spent in dispatch order over the unit's tickets
+  (``_cap_categories``): a ticket gets what is left of the category, so they sum to the table's
+  category subtotal; 扣分 (分) and 扣款(元) (元) total them per unit of account, never together;
+* each ``[[bands]]`` stage has ``{stage}历时`` (``KH_ELAPSED`` from the band's from- to its
+  until-field, suspensions deducted, to the month's end for a ticket without the end time) and
+  ``{stage}得分`` (``KH_BAND``), empty while no counted ticket has the end time.
+
+Helper columns (running totals, tallies) are hidden; each is still one array formula.
 
 The checks in 状态 mirror those of the ticket import and the ledger (missing or repeated
 ticket id, unreadable or impossible times, dispatch outside the month, unknown priority,
@@ -51,7 +62,7 @@ from generators.tickets import (
 )
 from udfs.cellio import is_empty
 from udfs.rulebook import CANONICAL_FIELDS, Rulebook
-from udfs.scoring_cells import kh_due, kh_item
+from udfs.scoring_cells import kh_band, kh_due, kh_item
 from udfs.timeliness_cells import kh_date, kh_deadline, kh_elapsed
 
 TICKETS = "工单"
@@ -60,6 +71,7 @@ FIELDS = tuple(CANONICAL_FIELDS)        # the 工单 sheet's columns, in this or
 TEXT_FIELDS = ("ticket_id", "unit", "priority", "area", "kind")
 KEYS = (("priority", "优先级"), ("area", "区域"), ("kind", "工单类型"))  # what a time-limit row is keyed by
 EPOCH = dt.datetime(1899, 12, 30)
+GIVEN_PARTY = "人员类别(工单)"  # a ticket's own 人员类别 (several parties): its unit's majority is 人员类别
 
 
 def serial(moment) -> float:
@@ -80,6 +92,7 @@ class Column:
     formula: str | None
     values: np.ndarray
     kind: str = "text"  # text, time, hours, number, count (zeros blank), amount
+    hidden: bool = False  # a helper column (running totals, tallies): hidden in the sheet
 
 
 def _num(values: np.ndarray) -> np.ndarray:
@@ -171,6 +184,8 @@ class LedgerPlan:
                  month_start: dt.datetime | None, as_of: dt.datetime | None):
         self.rulebook, self.reference, self.rows = rulebook, reference, rows
         self.raw = {f: _flat(tickets.get(f, np.full(rows, None, dtype=object))) for f in FIELDS}
+        self.present = {f for f in tickets if f in FIELDS}  # the export's columns (filled or not)
+        self.any_ticket = any(not is_empty(v) for f in FIELDS for v in self.raw[f])
         self.month_start, self.as_of = month_start, as_of
         limits = rulebook.time_limits
         self.stages: dict[str, Stage] = {
@@ -217,6 +232,48 @@ class LedgerPlan:
         counts = "+".join(f"COUNTA({self.ticket_range(end)})" for end in self.stages[stage].ends)
         return f"=({counts})>0"
 
+    def band_stages(self) -> dict:
+        """The stages of the rulebook's ``[[bands]]`` (first band of each: its from/until fields)
+        that the 台账 can time (both fields are time columns)."""
+        out = {}
+        for band in self.rulebook.bands:
+            if band.stage not in out and band.start_field in TIME_FIELDS and band.end_field in TIME_FIELDS:
+                out[band.stage] = band
+        return out
+
+    def band_enabled_name(self, stage: str) -> str:
+        """The defined name (分档_{stage}) formula: some counted ticket has the band's end time, as
+        ``kaohe ledger`` scores a band only when the export's end column has data."""
+        end = CANONICAL_FIELDS[self.band_stages()[stage].end_field]
+        return f"=SUMPRODUCT(({self.range('入账')}=1)*ISNUMBER({self.range(end)}))>0"
+
+    def measurable(self, item) -> bool:
+        """Whether the tickets given can count a ticket-measured item (``kaohe monthly``'s
+        ``_measurable``): a stage of ``overdue:``/``none_overdue:`` is timed (an end column has data),
+        the ``flag:`` column is in the export, the handling times are. Else the assessor types the
+        count (from the findings). Without any ticket (an empty template) every measure is counted
+        from 台账: the export to be pasted is assumed to carry the columns the rulebook times."""
+        if not item.measure:
+            return False
+        if not self.any_ticket:
+            return True
+        kind, _, argument = item.measure.partition(":")
+        if kind in ("overdue", "none_overdue"):
+            return any(self.enabled.get(stage, False) for stage in argument.split("|"))
+        if kind == "flag":
+            return argument in self.present
+        return "dispatched_at" in self.present and bool({"replied_at", "closed_at"} & self.present)
+
+    def missing_for(self, item) -> str:
+        """The columns a ticket-measured item lacks, in words (回访时间; 二次投诉)."""
+        kind, _, argument = item.measure.partition(":")
+        if kind in ("overdue", "none_overdue"):
+            ends = [end for stage in argument.split("|") if stage in self.stages for end in self.stages[stage].ends]
+            return "、".join(dict.fromkeys(CANONICAL_FIELDS[end] for end in ends)) or f"{argument}的计时"
+        if kind == "flag":
+            return CANONICAL_FIELDS.get(argument, argument)
+        return "回复时间或归档时间"
+
     def column(self, header: str) -> Column:
         return self._at[header]
 
@@ -237,9 +294,7 @@ class LedgerPlan:
             values = np.array([t.strip().replace(" ", "") if field == "priority" else t.strip() for t in texts],
                               dtype=object)
             self._add(Column(label[field], f"IF({src}=\"\",\"\",{inner})", values))
-        src = self.ticket_range("party")
-        self._add(Column(label["party"], f"IF(TRIM({src})=\"\",\"{_quote(book.party)}\",TRIM({src}))",
-                         np.array([t.strip() or book.party for t in _texts(raw["party"])], dtype=object)))
+        self._given_parties()
         for field in TIME_FIELDS:
             values = _flat(kh_date(_column(raw[field])))
             self._add(Column(label[field], f"KH_DATE({self.ticket_range(field)})", values, "time"))
@@ -299,7 +354,101 @@ class LedgerPlan:
         counted = np.where(self.blank, "", np.where(status[1] == "", 1, 0)).astype(object)
         counted = np.array([v if v == "" else int(v) for v in counted], dtype=object)
         self._add(Column("入账", (f"IF({blank},\"\",IF({self.range('状态')}=\"\",1,0))"), counted, "number"))
+        self._unit_parties()
+        self._bands()
         self._attribute()
+
+    # -- 人员类别: the unit's, as kaohe ledger assesses every ticket ----------------------------------------
+    def _given_parties(self) -> None:
+        """Each ticket's 人员类别 as the rulebook knows it (``generators.ledger.given_parties``): an
+        empty value, or one naming none of the rulebook's parties, is the scheme's own party. With a
+        single party that is every ticket's 人员类别; with several, the ticket's own goes to
+        :data:`GIVEN_PARTY` and 人员类别 (its unit's) is filled by :meth:`_unit_parties`."""
+        book, src = self.rulebook, self.ticket_range("party")
+        texts = np.array([t.strip() for t in _texts(self.raw["party"])], dtype=object)
+        given = np.array([t if t in book.parties else book.party for t in texts], dtype=object)
+        label = CANONICAL_FIELDS["party"]
+        if len(book.parties) == 1:
+            self._add(Column(label, f"\"{_quote(book.party)}\"&LEFT({src},0)", given))
+            return
+        trimmed = f"TRIM({src})"
+        known = "+".join(f"({trimmed}=\"{_quote(p)}\")" for p in book.parties)
+        self._add(Column(GIVEN_PARTY, f"IF(({known})>0,{trimmed},\"{_quote(book.party)}\")", given))
+        self._add(Column(label, None, given))  # the formula and values come with 入账 (_unit_parties)
+
+    def _unit_parties(self) -> None:
+        """人员类别 of every ticket = its unit's (``generators.ledger.ticket_parties``): the most
+        frequent :data:`GIVEN_PARTY` among the unit's counted tickets, ties to the party whose first
+        ticket comes first in the sheet; a unit without counted tickets keeps each ticket's own.
+
+        Per party ``p`` a hidden tally ``{p}计票`` = (the unit's counted tickets of ``p``) × (rows + 2)
+        − (the row of the first of them), so that the largest tally is the majority, ties broken by the
+        first appearance; ``人员类别首张`` marks each unit's first counted ticket of each party."""
+        book = self.rulebook
+        if len(book.parties) == 1:
+            return
+        n = self.rows
+        U, G, C, R = self.range("考核单位"), self.range(GIVEN_PARTY), self.range("入账"), self.range("行号")
+        ones = f"ROW({R})^0"
+        units, given, counted = self.units(), self.column(GIVEN_PARTY).values, self.counted()
+        rows = np.arange(2, n + 2)
+        first = np.zeros(n, bool)
+        seen = set()
+        for i in np.flatnonzero(counted):
+            if (units[i], given[i]) not in seen:
+                seen.add((units[i], given[i]))
+                first[i] = True
+        F = self.range(self._add(Column("人员类别首张", (
+            f"({C}=1)*(MMULT(({U}=TRANSPOSE({U}))*({G}=TRANSPOSE({G}))*TRANSPOSE(({C}=1)*1)*(TRANSPOSE({R})<{R}),"
+            f"{ones})=0)"), first.astype(int).astype(object), "number", hidden=True)).header)
+        big = n + 2
+        tallies = []
+        for party in book.parties:
+            mine = counted & (given == party)
+            tally = np.zeros(n)
+            for unit in dict.fromkeys(units[mine]):
+                tally[units == unit] = (mine & (units == unit)).sum() * big - rows[mine & first & (units == unit)].sum()
+            column = self._add(Column(f"{party}计票", (
+                f"MMULT(({U}=TRANSPOSE({U}))*TRANSPOSE(({C}=1)*({G}=\"{_quote(party)}\")*({big}-{F}*{R})),{ones})"),
+                tally.astype(object), "number", hidden=True))
+            tallies.append((party, self.range(column.header), tally))
+        formula = f"\"{_quote(tallies[-1][0])}\""
+        for j in range(len(tallies) - 2, -1, -1):
+            beats = "*".join(f"({tallies[j][1]}>{tallies[k][1]})" for k in range(len(tallies)) if k != j)
+            formula = f"IF({beats},\"{_quote(tallies[j][0])}\",{formula})"
+        total = "+".join(ref for _, ref, _ in tallies)
+        grid = np.column_stack([tally for _, _, tally in tallies])
+        values = np.array([given[i] if not grid[i].any() else tallies[int(np.argmax(grid[i]))][0] for i in range(n)],
+                          dtype=object)
+        party_column = self.column(CANONICAL_FIELDS["party"])
+        party_column.formula, party_column.values = f"IF(({total})=0,{G},{formula})", values
+
+    # -- [[bands]]: per-ticket points by elapsed hours ------------------------------------------------------
+    def _bands(self) -> None:
+        """Per band stage: ``{stage}历时`` (KH_ELAPSED from the band's from-field to its until-field,
+        suspensions deducted, to 统计截止 for a ticket without the end time) and ``{stage}得分``
+        (KH_BAND), as ``kaohe ledger``; empty while no counted ticket has the end time (分档_{stage})."""
+        label = CANONICAL_FIELDS
+        counted = self.counted()
+        self.band_enabled = {}
+        for stage, band in self.band_stages().items():
+            S, E = self.range(label[band.start_field]), self.range(label[band.end_field])
+            starts = self.column(label[band.start_field]).values
+            ends = self.column(label[band.end_field]).values
+            on = bool(np.any(counted & np.array([isinstance(e, dt.datetime) for e in ends], bool)))
+            self.band_enabled[stage] = on
+            until = np.array([e if isinstance(e, dt.datetime) else
+                              self.as_of if isinstance(s, dt.datetime) and self.as_of else ""
+                              for s, e in zip(starts, ends)], dtype=object)
+            hours = _flat(kh_elapsed(_column(starts if on else np.full(self.rows, "", dtype=object)), _column(until),
+                                     "", _column(self.raw["suspended"])))
+            elapsed = self._add(Column(f"{stage}历时", (
+                f"KH_ELAPSED(IF(分档_{stage},{S},\"\"),IF(ISNUMBER({E}),{E},"
+                f"IF(ISNUMBER({S})*ISNUMBER(统计截止),统计截止,\"\")),\"\",{self.ticket_range('suspended')})"),
+                hours, "hours"))
+            points = _flat(kh_band(self.reference, stage, _column(hours)))
+            self._add(Column(f"{stage}得分", f"KH_BAND(考核办法,\"{_quote(stage)}\",{self.range(elapsed.header)})",
+                             points, "amount"))
 
     # -- which row of a stage applies to a ticket ------------------------------------------------------
     def _condition(self, k: int) -> tuple[str | None, np.ndarray]:
@@ -469,13 +618,29 @@ class LedgerPlan:
         return (f"({self.range('入账')}=1)*({self.range(CANONICAL_FIELDS['party'])}=\"{_quote(party)}\")*{measure}",
                 mask)
 
-    # -- per-ticket amounts: the marginal amount of each per-ticket item --------------------------------------
+    # -- per-ticket amounts: the marginal amount of each per-ticket item, capped categories spent in time order --
+    def category_caps(self) -> dict:
+        """Category id → points of the categories that cap their items (每类最多扣该类分值)."""
+        return {c.id: c.points for c in self.rulebook.categories if c.points is not None}
+
+    def _capped(self, item) -> bool:
+        """A per-ticket item whose category caps it: a deduction in the score's unit (as
+        ``generators.ledger._cap_categories``)."""
+        score_unit = self.rulebook.score.unit if self.rulebook.score is not None else "分"
+        return not item.bonus and item.unit == score_unit and item.category in self.category_caps()
+
     def _attribute(self) -> None:
         """Per per-ticket item (overdue:…, flag:…): ``第几张`` numbers the unit's tickets the item counts
-        by dispatch time (ties by row), ``累计`` is KH_ITEM of that many, and the item's column the
-        ticket's marginal amount f(k) − f(k−1) (negative for a bonus), so that a unit's tickets add
-        up to the item's amount in 考核表 (zero-outs and caps included). Then one total column per
-        unit of account (扣分 in 分, 扣款(元) in 元), never summed together."""
+        by dispatch time (ties by row), ``累计`` is KH_ITEM of that many, and the ticket's marginal amount
+        is f(k) − f(k−1) (negative for a bonus), so that a unit's tickets add up to the item's amount in
+        考核表 (zero-outs and caps included).
+
+        Where a category caps its items (``[[categories]]`` points, e.g. Jiangmen 二 = 40 分), the unit's
+        category is spent in time order as ``kaohe ledger`` does: the marginal amounts go to a hidden
+        ``边际`` column, ``{category}类此前…`` sums them over the unit's earlier tickets (dispatch time,
+        ties by row), and the item's column is what is left of the category for the ticket (the
+        ticket's earlier items in the rulebook's order first): MIN(L, B + P + m) − MIN(L, B + P).
+        Then one total column per unit of account (扣分 in 分, 扣款(元) in 元), never summed together."""
         n = self.rows
         U, T, R = self.range("考核单位"), self.range("派单时间"), self.range("行号")
         ones = f"ROW({R})^0"
@@ -483,6 +648,16 @@ class LedgerPlan:
         dispatch = _num(self.column("派单时间").values)
         totals = {unit: np.zeros(n) for unit in self.amount_units}
         terms = {unit: [] for unit in self.amount_units}
+        caps = self.category_caps()
+        spent: dict = {}  # capped category → [(item, rank, 第几张 ref, 边际 ref, marginal values)]
+
+        def amount_column(item, formula, values, rank):
+            header = f"{item.id}{AMOUNT_COLUMNS[item.unit]}"
+            self._add(Column(header, formula, np.array([float(v) if r > 0 else "" for v, r in zip(values, rank)],
+                                                       dtype=object), "amount"))
+            totals[item.unit] += np.nan_to_num(np.where(rank > 0, values, 0.0))
+            terms[item.unit].append(self.range(header))
+
         for item in self.per_ticket:
             hit, mask = self.hits(item)
             rank = np.zeros(n)
@@ -495,7 +670,7 @@ class LedgerPlan:
                 f"+(TRANSPOSE({T})={T})*(TRANSPOSE({R})<={R})),{ones}),0)"), rank.astype(object), "count"))
             cumulative = _flat(kh_item(self.reference, item.id, _column(rank.astype(object))))
             c = self._add(Column(f"{item.id}累计", f"KH_ITEM(考核办法,\"{_quote(item.id)}\",{self.range(k.header)})",
-                                 cumulative, "count"))
+                                 cumulative, "count", hidden=True))
             K, C = self.range(k.header), self.range(c.header)
             f = np.array([float(v) if isinstance(v, (int, float)) else np.nan for v in cumulative])
             previous = np.zeros(n)
@@ -504,18 +679,42 @@ class LedgerPlan:
                 previous[i] = float(np.nansum(f[same]))
             sign = -1.0 if item.bonus else 1.0
             marginal = np.where(rank > 0, sign * (f - previous), np.nan)
-            amount = AMOUNT_COLUMNS[item.unit]
-            header = f"{item.id}{amount}"
-            self._add(Column(header, (
-                f"IF({K}>0,{'-' if item.bonus else ''}({C}-MMULT(({U}=TRANSPOSE({U}))*(TRANSPOSE({K})={K}-1)"
-                f"*TRANSPOSE({C}),{ones})),\"\")"),
-                np.array([float(v) if r > 0 else "" for v, r in zip(marginal, rank)], dtype=object), "amount"))
-            totals[item.unit] += np.nan_to_num(marginal)
-            terms[item.unit].append(self.range(header))
-        counted = self.column("入账").values
+            expression = (f"{'-' if item.bonus else ''}({C}-MMULT(({U}=TRANSPOSE({U}))*(TRANSPOSE({K})={K}-1)"
+                          f"*TRANSPOSE({C}),{ones}))")
+            if self._capped(item):
+                m = self._add(Column(f"{item.id}边际", f"IF({K}>0,{expression},0)",
+                                     np.where(rank > 0, marginal, 0.0).astype(object), "amount", hidden=True))
+                spent.setdefault(item.category, []).append((item, rank, K, self.range(m.header),
+                                                            np.where(rank > 0, marginal, 0.0)))
+            else:
+                amount_column(item, f"IF({K}>0,{expression},\"\")", marginal, rank)
+
+        counted = self.counted()
+        order = np.arange(n)
+        for category, entries in spent.items():
+            points = caps[category]
+            cap = f"{points:g}"
+            charged = sum(values for *_, values in entries)
+            before = np.zeros(n)
+            for i in np.flatnonzero(counted & np.isin(units, units[charged != 0])):
+                earlier = (units == units[i]) & ((dispatch < dispatch[i]) | ((dispatch == dispatch[i]) & (order < i)))
+                before[i] = float(charged[earlier].sum())
+            transposed = "+".join(f"TRANSPOSE({ref})" for _, _, _, ref, _ in entries)
+            b = self._add(Column(f"{category}类此前{AMOUNT_COLUMNS[entries[0][0].unit]}", (
+                f"IF({self.range('入账')}=1,MMULT(({U}=TRANSPOSE({U}))*((TRANSPOSE({T})<{T})"
+                f"+(TRANSPOSE({T})={T})*(TRANSPOSE({R})<{R}))*({transposed}),{ones}),0)"),
+                before.astype(object), "amount", hidden=True))
+            prefix, prefix_values = self.range(b.header), before
+            for item, rank, K, M, values in entries:
+                allowed = np.minimum(prefix_values + values, points) - np.minimum(prefix_values, points)
+                amount_column(item, (f"IF({K}>0,IF({prefix}+{M}<{cap},{prefix}+{M},{cap})"
+                                     f"-IF({prefix}<{cap},{prefix},{cap}),\"\")"), allowed, rank)
+                prefix, prefix_values = f"{prefix}+{M}", prefix_values + values
+
+        counted_cells = self.column("入账").values
         for unit in self.amount_units:
             added = "+".join(f"IF(ISNUMBER({t}),{t},0)" for t in terms[unit]) or "0"
-            cached = np.array(["" if c != 1 else float(v) for c, v in zip(counted, totals[unit])], dtype=object)
+            cached = np.array(["" if c != 1 else float(v) for c, v in zip(counted_cells, totals[unit])], dtype=object)
             self._add(Column(AMOUNT_COLUMNS[unit], f"IF({self.range('入账')}=1,{added},\"\")", cached, "amount"))
 
     # -- 状态: the reason a row is not counted -------------------------------------------------------------
