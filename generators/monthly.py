@@ -58,14 +58,16 @@ CANNOT_SCORE = "本办法原文未附量化考核表，没有考核项：得分�
 
 
 def cannot_score_reason(rulebook: Rulebook) -> str:
-    """:data:`CANNOT_SCORE` and what the table of such a scheme shows instead."""
+    """Why a scheme cannot score (:data:`CANNOT_SCORE`, or no total for items charged to people's
+    own performance) and what its table shows instead."""
+    head = CANNOT_SCORE if not rulebook.items else "本办法不计总分(考核项计入个人或部门当月绩效)：得分无法计算"
     if rulebook.bands:
         shows = "本办法逐单按历时评分(见台账)，本表列出各单位的平均分"
     elif stage_fields(rulebook):
         shows = "本表只统计工单数与及时率"
     else:
         shows = "本办法没有可由工单计时的时限，本表只列出工单数"
-    return f"{CANNOT_SCORE}；{shows}"
+    return f"{head}；{shows}"
 
 
 # -- findings --------------------------------------------------------------------------------------
@@ -359,9 +361,8 @@ def assess_month(ledger: Ledger, rulebook: Rulebook, month: str, *, findings: Fi
     timeliness alone.
     """
     if not rulebook.can_score and not timeliness_only:
-        why = "不计总分" if rulebook.score is None else "没有考核项"
-        raise KaoheError(f"考核办法“{rulebook.title}”({rulebook.name}){why}: {CANNOT_SCORE}。"
-                         "只需统计工单及时率时加 --timeliness-only",
+        raise KaoheError(f"考核办法“{rulebook.title}”({rulebook.name}): {cannot_score_reason(rulebook)}。"
+                         "只需统计工单时加 --timeliness-only",
                          f"rulebook {rulebook.name!r} cannot score (no {'score' if rulebook.score is None else 'items'}); "
                          "use --timeliness-only for a timeliness table")
     findings = findings or no_findings()
@@ -467,14 +468,17 @@ def _measurable(item: Item, ledger: Ledger) -> bool:
 
 def _unusable_findings(rulebook: Rulebook, findings: Findings, parties: dict[str, str],
                        from_tickets: set[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``(usable rows, rejected rows)`` of the findings: rows naming an item the tickets already
-    count, or an item aimed at another party than the unit's, are rejected with their reason."""
+    """``(usable rows, rejected rows)`` of the findings: rows of a scheme that cannot score, naming
+    an item the tickets already count, or an item aimed at another party than the unit's, are
+    rejected with their reason."""
     rows = findings.rows
     reasons = []
     for unit, key in zip(rows["unit"], rows["item"]):
         item = rulebook.item(key)
         party = parties.get(unit, rulebook.party)
-        if key in from_tickets:
+        if not rulebook.can_score:
+            reasons.append("本办法不计分(原文未附量化考核表或不计总分)，考核记录不计入本表")
+        elif key in from_tickets:
             reasons.append(f"“{item.name}”由工单计算({_measure_words(item)})，不在考核记录中填写")
         elif rulebook.party_of(item) != party:
             reasons.append(f"“{item.name}”只考核{rulebook.party_of(item)}，“{unit}”是{party}")

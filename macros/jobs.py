@@ -159,7 +159,7 @@ def generate_month_from(tickets: Sequence[Sequence], *, rulebook, month: str,
         tabs.update(monthly_tabs)
         unit = book.score.unit if book.score is not None else ""
         if not book.can_score:
-            summary.append(f"{table.CANNOT_SCORE}；只统计工单及时率")
+            summary.append(table.cannot_score_reason(book))
         for r in assessment.units:
             scored = f"得分 {r.score:g}{unit}" if r.scored else "无得分"
             apart = "".join(f"，另计{'扣款' if u == '元' else '扣分'} {v:g}{u}" for u, v in r.apart.items())

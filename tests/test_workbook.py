@@ -127,7 +127,7 @@ def test_workbook_formulas_give_kaohe_monthly(name, month_export, tmp_path):
     tickets counted, overdue, on-time rate, score, grade, pass, payment and the amounts totalled
     apart equal `kaohe monthly`'s (its timeliness-only table for a rulebook that cannot score)."""
     from generators.ledger import AMOUNT_COLUMNS
-    from generators.monthly import CANNOT_SCORE
+    cannot_score = "得分无法计算"
 
     book = load(name)
     path = tmp_path / "考核工作簿.xlsm"
@@ -173,8 +173,8 @@ def test_workbook_formulas_give_kaohe_monthly(name, month_export, tmp_path):
 
     if not book.can_score:
         notes = openpyxl.load_workbook(path, data_only=True)
-        assert CANNOT_SCORE in str(notes["考核表"]["A4"].value) and CANNOT_SCORE in str(notes["汇总"]["A3"].value)
-        assert any(CANNOT_SCORE in str(c.value) for row in notes["说明"].iter_rows() for c in row)
+        assert cannot_score in str(notes["考核表"]["A4"].value) and cannot_score in str(notes["汇总"]["A3"].value)
+        assert any(cannot_score in str(c.value) for row in notes["说明"].iter_rows() for c in row)
     expected = _monthly_summary(monthly)
     column = {h: xl_col_to_name(j) for j, h in enumerate(SUMMARY_HEADERS)}
     labels = [c.value for c in openpyxl.load_workbook(path)["汇总"][SUMMARY_TOP + 1]]
@@ -366,7 +366,7 @@ def test_an_empty_template_computes_what_it_caches(tmp_path):
     """No month, no tickets, one unit: every formula still evaluates to its cached value
     (blank where there is nothing to count; full marks for the named unit). A rulebook that
     cannot score (dongguan: its source carries no scoring sheet) gives no score and says why."""
-    from generators.monthly import CANNOT_SCORE
+    cannot_score = "得分无法计算"
 
     path = build_workbook(load("jiangmen"), tmp_path / "空白.xlsm", units=["甲"], rows=20)
     computed, cached = evaluate(path), _formula_cells(path)
@@ -380,8 +380,8 @@ def test_an_empty_template_computes_what_it_caches(tmp_path):
     assert all(_same(computed.get(k, ""), v) for k, v in cached.items())
     book = openpyxl.load_workbook(path)
     assert book["汇总"][f"H{SUMMARY_TOP + 2}"].value is None  # no score, not even a formula
-    assert CANNOT_SCORE in book["考核表"]["A4"].value and CANNOT_SCORE in book["汇总"]["A3"].value
-    assert CANNOT_SCORE in book["说明"]["B8"].value
+    assert cannot_score in book["考核表"]["A4"].value and cannot_score in book["汇总"]["A3"].value
+    assert cannot_score in book["说明"]["B8"].value
 
 
 # -- the new semantics on a few hand-made tickets ---------------------------------------------------------

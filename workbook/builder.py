@@ -21,7 +21,7 @@ Sheets, in order:
 * 节假日 — the user's extra holidays and workdays (日期, 类型, 名称), loaded by 刷新节假日;
 * 规则 — the rulebook as a table; ``xlwings.conf`` — so the cell functions load from ``udfs.excel``.
 
-A rulebook that cannot score (no score rule or no items) says so (:data:`CANNOT_SCORE`) on 说明,
+A rulebook that cannot score (no score rule or no items) says so (:func:`cannot_score_reason`) on 说明,
 考核表 and 汇总 and shows no score; 汇总 then gives the tickets' timeliness only.
 
 Every formula cell carries the value our engine gives for it (the ``KH_`` cells computed by
@@ -43,7 +43,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 import udfs
-from generators.monthly import CANNOT_SCORE
+from generators.monthly import cannot_score_reason
 from generators.monthly_book import apart_label, band_label
 from generators.tickets import _month_bounds, _priority_rules
 from generators.workbooks import CREATED, OPTIONS
@@ -372,7 +372,7 @@ class _Writer:
         sheet.set_column(0, 0, 120)
         sheet.write_string(0, 0, f"{book.title} 月度量化考核表", f.title)
         sheet.write_string(1, 0, self.stamp, f.stamp)
-        sheet.write_string(3, 0, f"{CANNOT_SCORE}。", f.banner)
+        sheet.write_string(3, 0, f"{cannot_score_reason(book)}。", f.banner)
         why = "没有计分规则" if book.score is None else "没有考核项"
         timed = "；“台账”照常计算时限，“汇总”给出各单位的工单数、超时工单和及时率" if self.plan.stages else ""
         sheet.write_string(4, 0, f"考核办法“{book.title}”({book.name}){why}: 本表不计分，不给得分、等级和应付金额{timed}。",
@@ -648,8 +648,7 @@ class _Writer:
         sheet.write_string(0, 0, f"{book.title} 月度考核汇总", f.title)
         sheet.write_string(1, 0, f"{self.stamp} ｜ 黄色单元格可填写: 考核单位、代维费、本年度以前各月的得分与及时率", f.stamp)
         if not self.scored:
-            sheet.write_string(2, 0, f"{CANNOT_SCORE}：本表只统计工单" + ("及时率" if plan.stages else "数") + "。",
-                               f.banner)
+            sheet.write_string(2, 0, f"{cannot_score_reason(self.rulebook)}。", f.banner)
         aparts = [apart_label(a) for a in self.aparts]
         bands = list(plan.band_stages())  # 平均{stage}得分: the mean of the unit's per-ticket band points
         for j, (header, width) in enumerate(zip(SUMMARY_HEADERS + tuple(aparts) + tuple(map(band_label, bands)),
@@ -888,8 +887,7 @@ class _Writer:
             sheet.merge_range(7, 1, 7, 2, f"按“考核表”逐项计分(得分单位: {self.score_unit})"
                               + (f"；{'、'.join(self.aparts)}计的考核项另计合计，不计入得分" if self.aparts else ""), f.cell)
         else:
-            sheet.merge_range(7, 1, 7, 2, f"{CANNOT_SCORE}。本工作簿只计算台账的时限"
-                              + ("与及时率" if plan.stages else "") + "，不给得分。", f.alarm)
+            sheet.merge_range(7, 1, 7, 2, f"{cannot_score_reason(self.rulebook)}。本工作簿不给得分。", f.alarm)
         row = 8
         sheet.write_string(row, 0, "本月考核环节", f.label)
         if not plan.stages:
