@@ -10,7 +10,7 @@ A case folder holds ``tickets.csv`` (or ``.xlsx``), optionally ``findings.csv`` 
     rulebook = "jiangmen"           month = "2025-10"   (or a .toml path relative to the repository)
     timeliness_only = false         # monthly with --timeliness-only (a rulebook that cannot score)
     monthly_exit = 0                # the exit code kaohe monthly should give
-    [counts] read/accepted/rejected # the ledger's reconciliation
+    [counts] read/accepted/rejected # the ledger's reconciliation; findings_rejected: findings rows not used
     [[tickets]] id, verdicts = {stage = 是/否/超时未完成/未完成/不考核}, deadlines = {stage = "YYYY-MM-DD HH:MM"},
                 amount (分, the score's unit) / amounts = {元 = …, 分 = …}, basis (a substring of 扣分依据),
                 points = {stage = band points}, level (投诉等级)
@@ -108,7 +108,11 @@ def test_worked_month_through_the_command_line(case, tmp_path, capsys):
     if expected.get("monthly_exit", 0):
         assert expected.get("monthly_message", "") in capsys.readouterr().err
         return
-    summary = {r["考核单位"]: r for r in _table(openpyxl.load_workbook(monthly_path, data_only=True)["汇总"], 3)}
+    table = openpyxl.load_workbook(monthly_path, data_only=True)
+    if "findings_rejected" in counts:
+        notes = {row[0]: row[1] for row in table["说明"].iter_rows(values_only=True)}
+        assert notes["记录拒收"] == counts["findings_rejected"]
+    summary = {r["考核单位"]: r for r in _table(table["汇总"], 3)}
     for unit in expected.get("units", []):
         row = summary[unit["name"]]
         score = row.get("得分", row.get("得分(元)"))  # a money scheme heads the column 得分(元)
