@@ -44,7 +44,8 @@ from udfs.rulebook import CANONICAL_FIELDS, Rulebook
 # Common header spellings in carriers' exports, best first. A rulebook's [columns] comes
 # before all of these; the canonical Chinese label (CANONICAL_FIELDS) before the aliases.
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
-    "ticket_id": ("工单编号", "投诉单号", "投诉工单号", "工单流水号", "单号", "流水号"),
+    # 序号 last: a 附件3 台账 (seed 004) numbers its rows and has no other id; any real id column wins
+    "ticket_id": ("工单编号", "投诉单号", "投诉工单号", "工单流水号", "单号", "流水号", "编号", "序号"),
     "dispatched_at": ("派单时间", "受理时间", "建单时间", "派发时间", "工单受理时间", "派工时间"),
     "accepted_at": ("签收时间", "接单时间", "签单时间", "首次响应时间", "首响时间"),
     "replied_at": ("回复时间", "最终回复时间", "处理完成时间", "完成时间", "回单时间", "竣工回单时间"),

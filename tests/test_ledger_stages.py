@@ -142,3 +142,19 @@ def test_a_gbk_console_gets_every_line_and_no_traceback(tmp_path):
     assert done.returncode == 0 and b"Traceback" not in done.stderr, done.stderr.decode("gbk", "replace")
     # signed 3 h after dispatch (二1 −2), handled in 23 h on a month's mean of 23 > 17 (二2 −5): 95 − 7
     assert "2027年节假日安排尚未加载" in out and "甲: 得分 88分" in out
+
+
+def test_an_appendix3_ledger_imports_by_its_row_numbers_and_times_each_tickets_own_limit(tmp_path):
+    """Seed 004's 附件3 台账 has no ticket id, only 序号; its 办理时限 is the one the 督办处理单 gave
+    each ticket (当天 / N日内). 当天 from Tue 10-14 is due 10-14 24:00; 2日内 (start day not counted)
+    is due Thu 10-16 24:00. Where a real id column exists, 序号 is not taken for it."""
+    code, rows, _ = _ledger(tmp_path, (
+        "序号,受理时间,承办部门,办理时限,反馈时间\n"
+        "1,2025-10-14 10:00,客服一部,当天,2025-10-14 18:00\n"
+        "2,2025-10-14 10:00,客服一部,2日内,2025-10-17 09:00\n"), "service_quality", "2025-10")
+    assert code == 0
+    assert rows["1"]["办理及时"] == "是" and rows["1"]["办理截止"] == dt.datetime(2025, 10, 15)
+    assert rows["2"]["办理及时"] == "否" and rows["2"]["办理截止"] == dt.datetime(2025, 10, 17)
+    _, rows, _ = _ledger(tmp_path, "序号,工单号,派单时间,签收时间,回复时间,优先级\n"
+                                   "1,X9,2025-10-14 10:00,2025-10-14 11:00,2025-10-14 12:00,一般\n", "jiangmen", "2025-10")
+    assert list(rows) == ["X9"]
