@@ -418,11 +418,7 @@ def _text_limits(limit_arr: np.ndarray, unit_arr: np.ndarray, shape):
     units = np.broadcast_to(unit_arr, shape).astype(object).copy()
     for index, (value, unit) in enumerate(zip(limits.reshape(-1), units.reshape(-1))):
         if isinstance(value, str) and value.strip() and (unit is None or not str(unit).strip()):
-            try:
-                float(value)
-                continue
-            except ValueError:
-                parsed = parse_limit(value)
+            parsed = parse_limit(value)  # a bare number fills the form's "__日内": days
             if not isinstance(parsed, str):
                 limits.reshape(-1)[index], units.reshape(-1)[index] = parsed
     return limits, units

@@ -145,14 +145,17 @@ def _one_hours(grid):
 
 
 @register("KH_DEADLINE", "截止时间", "按时限算截止时间。小时/分钟按自然时间(或给定工作时段)；天按自然日、工作日按中国工作日，起算日不计(“天(含当天)”起算日算第1天)，末日逢节假日顺延，至当日24:00(或下班时)止；“当天”(0天)到当天24:00，不顺延。",
-          [START, LIMIT, UNIT, HOURS], "日期时间",
+          [START, LIMIT, UNIT, HOURS, SUSPENDED], "日期时间",
           '=KH_DEADLINE("2025-09-26 15:00",3,"工作日") → 2025-09-30 24:00(即10-01 00:00)')
-def kh_deadline(start_at, limit, unit, work_hours=None):
+def kh_deadline(start_at, limit, unit, work_hours=None, suspended=None):
     def compute():
         a, lim, un, h = broadcast(start_at, limit, unit, work_hours)
         (sa,), messages = _times(a)
-        values, more = timeliness.deadline_with_messages(sa, lim, un, hours=_one_hours(h), calendar=active_calendar())
-        return values, merge_messages(messages, more), (np.isnat(sa) | (lim == None)) & (messages == "")  # noqa: E711
+        sus, sus_messages = suspended_argument(broadcast(suspended, a)[0] if suspended is not None else None)
+        values, more = timeliness.deadline_with_messages(sa, lim, un, hours=_one_hours(h), calendar=active_calendar(),
+                                                         suspended=sus)
+        messages = merge_messages(messages, sus_messages, more)
+        return values, messages, (np.isnat(sa) | (lim == None)) & (messages == "")  # noqa: E711
     return guarded(compute)
 
 

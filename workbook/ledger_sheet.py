@@ -538,9 +538,11 @@ class LedgerPlan:
         header = self._add(Column(f"{stage.name}时限", formula, values)).header
         hours = list(dict.fromkeys(limits[k].hours or "" for k in stage.rows))
         hours_argument = f",\"{_quote(hours[0])}\"" if len(hours) == 1 and hours[0] else ""
-        deadline = _flat(kh_deadline(_column(stage.start_values), _column(values), "", hours[0] if len(hours) == 1 else None))
-        self._add(Column(f"{stage.name}截止", f"KH_DEADLINE({stage.start},{self.range(header)},\"\"{hours_argument})",
-                         deadline, "time"))
+        hours_argument = hours_argument or ",\"\""
+        deadline = _flat(kh_deadline(_column(stage.start_values), _column(values), "", hours[0] if len(hours) == 1 else None,
+                                     _column(self.raw["suspended"])))
+        self._add(Column(f"{stage.name}截止", (f"KH_DEADLINE({stage.start},{self.range(header)},\"\"{hours_argument},"
+                                               f"{self.ticket_range('suspended')})"), deadline, "time"))
         return deadline
 
     def _overdue_hours(self, deadline: np.ndarray, end: np.ndarray) -> np.ndarray:
