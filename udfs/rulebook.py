@@ -291,9 +291,14 @@ class Band:
 
     @property
     def range_text(self) -> str:
-        low = "" if self.lower == 0 and self.lower_inclusive else f"{self.lower:g}小时{'(含)' if self.lower_inclusive else '(不含)'}以上"
-        high = "" if math.isinf(self.upper) else f"{self.upper:g}小时{'(含)' if self.upper_inclusive else '(不含)'}以内"
-        return "至".join(p for p in (low, high) if p) or "任意"
+        """``不足1小时``, ``1小时(含)至3小时(含)``, ``超过24小时`` …"""
+        low = "" if self.lower == 0 and self.lower_inclusive else (
+            f"{self.lower:g}小时(含)" if self.lower_inclusive else f"超过{self.lower:g}小时")
+        if math.isinf(self.upper):
+            return low or "任意"
+        if not low:
+            return f"{self.upper:g}小时(含)以内" if self.upper_inclusive else f"不足{self.upper:g}小时"
+        return f"{low}至{self.upper:g}小时({'含' if self.upper_inclusive else '不含'})"
 
 
 @dataclasses.dataclass(frozen=True)

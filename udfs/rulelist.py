@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from .rulebook import RISK_OPS, Item, Rulebook, TimeLimit, load
+from .rulebook import CANONICAL_FIELDS, RISK_OPS, Item, Rulebook, TimeLimit, load
 from .timeliness import DAY_COUNTED, UNIT_ZH, same_day, unit_code
 
 
@@ -113,6 +113,12 @@ def markdown(rulebook) -> str:
         notes = [f"- {i.id} {i.name}: {i.assumption}" for i in book.items if i.assumption]
         if notes:
             out += ["", "分值说明:", ""] + notes
+    if book.bands:
+        out += ["", "## 按历时逐单计分", "", "| 环节 | 历时 | 得分 | 计时 | 原文 | 出处 |", "|---|---|---|---|---|---|"]
+        for band in book.bands:
+            span = f"{CANONICAL_FIELDS[band.start_field]}→{CANONICAL_FIELDS[band.end_field]}，自然时间，扣除挂起"
+            out.append(f"| {band.stage} | {band.range_text} | {_n(band.points)}分 | {span} | {_cell(band.text)} "
+                       f"| {_cell(band.source)} |")
     if book.grade_bands:
         out += ["", "## 等级", "", "| 等级 | 分数 |", "|---|---|"]
         for band in book.grade_bands:
@@ -131,7 +137,7 @@ def markdown(rulebook) -> str:
         for level in book.levels:
             out.append(f"| {level.name} | {_cell(level.definition)} | {_cell(level.consequence)} | {_cell(level.source)} |")
     if book.columns:
-        out += ["", "## 工单表头别名", ""] + [f"- {header} → {field}" for header, field in book.columns]
+        out += ["", "## 工单表头别名", ""] + [f"- {header} → {CANONICAL_FIELDS[field]}" for header, field in book.columns]
     if book.assumptions:
         out += ["", "## 本规则文件的假设(原文未明确之处)", ""] + [f"- {a}" for a in book.assumptions]
     return "\n".join(out) + "\n"
