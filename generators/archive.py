@@ -31,6 +31,7 @@ import xlsxwriter.exceptions
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 import udfs
+from generators.safe_files import atomic_output, csv_cell, csv_text
 from generators.workbooks import new_workbook
 from udfs.errors import KaoheError
 from udfs.privacy import mask_phone
@@ -378,11 +379,11 @@ def _widths(rows: list[list]) -> list[float]:
 # --- the manifest --------------------------------------------------------------------------
 
 def _write_manifest(manifest: Manifest) -> None:
-    with open(manifest.csv_path, "w", encoding="utf-8-sig", newline="") as stream:
+    with atomic_output(manifest.csv_path) as temporary, open(temporary, "w", encoding="utf-8-sig", newline="") as stream:
         writer = csv.writer(stream, lineterminator="\r\n")
         writer.writerow(MANIFEST_COLUMNS)
         for f in manifest.files:
-            writer.writerow([f.file, f.sheet, f.rows, f.sha256])
+            writer.writerow([csv_cell(f.file), csv_cell(f.sheet), f.rows, f.sha256])
     meta = {
         "说明": "考核台账归档清单；行数不含表头；用 kaohe archive --verify 核对 / "
                 "archive manifest of assessment ledgers; rows exclude the header; check with kaohe archive --verify",
@@ -393,7 +394,7 @@ def _write_manifest(manifest: Manifest) -> None:
         "program": manifest.program,
         "files": [dataclasses.asdict(f) for f in manifest.files],
     }
-    with open(manifest.json_path, "w", encoding="utf-8", newline="\n") as stream:
+    with atomic_output(manifest.json_path) as temporary, open(temporary, "w", encoding="utf-8", newline="\n") as stream:
         json.dump(meta, stream, ensure_ascii=False, indent=2)
         stream.write("\n")
 
@@ -408,7 +409,7 @@ def _read_manifest_csv(path: Path) -> list[ArchivedFile]:
         if not any(cell.strip() for cell in row):
             continue
         try:
-            entries.append(ArchivedFile(row[0], row[1], int(row[2]), row[3].strip().lower()))
+            entries.append(ArchivedFile(csv_text(row[0]), csv_text(row[1]), int(row[2]), row[3].strip().lower()))
         except (IndexError, ValueError) as err:
             raise KaoheError(f"第 {n} 行无法识别", f"row {n} unreadable") from err
     return entries

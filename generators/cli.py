@@ -124,7 +124,7 @@ def _write_monthly(ledger, book, month: str, path: Path, *, tickets: Path, findi
         for warning in result.warnings:
             print(f"    ！ {warning}")
     if past is not None:
-        table.write_history(table.with_month(past, assessment), history)
+        table.update_history(history, assessment)
         print(f"已更新考核历史 / history updated: {history}")
     print(f"已写出 / wrote: {path}")
     return assessment, past, ledger.reconciles and (found is None or found.reconciles)

@@ -37,6 +37,7 @@ from generators.ledger import (
     ticket_parties,
     unit_names,
 )
+from generators.safe_files import atomic_output, csv_cell, csv_text, exclusive
 from generators.tickets import _cell_text, header_key, read_grids
 from udfs import scoring
 from udfs.errors import KaoheError
@@ -191,8 +192,12 @@ def _check_findings(path: Path, grid: pd.DataFrame, position: int, columns: dict
 
 # -- history ---------------------------------------------------------------------------------------
 def read_history(path) -> pd.DataFrame:
-    """Earlier months' results (:data:`HISTORY_COLUMNS`); an absent file is an empty history."""
+    """Earlier months' results (:data:`HISTORY_COLUMNS`, and any other columns the file has, kept
+    as text); an absent file is an empty history. Only a .csv can be a history: it is written back."""
     path = Path(path)
+    if path.suffix.lower() != ".csv":
+        raise KaoheError(f"考核历史应为 .csv 文件(会写回本月结果): {path.name}",
+                         f"the history must be a .csv file (this month is written back to it): {path.name}")
     if not path.is_file():
         return no_history()
     grid = next(read_grids(path, "考核历史")[1])[1]
@@ -201,28 +206,33 @@ def read_history(path) -> pd.DataFrame:
     if missing:
         raise KaoheError(f"考核历史 {path.name}: 缺少列 {'、'.join(missing)}", f"{path.name}: missing columns {missing}")
     out = {}
-    for column in HISTORY_COLUMNS:
-        values = [_cell_text(v).strip() for v in grid.iloc[1:, header.index(column)]]
+    for column in [c for c in HISTORY_COLUMNS] + [c for c in header if c and c not in HISTORY_COLUMNS]:
+        values = [csv_text(_cell_text(v).strip()) for v in grid.iloc[1:, header.index(column)]]
         if column in ("得分", "及时率"):
             parsed = []
             for row, text in enumerate(values, start=2):
                 try:
-                    parsed.append(_number(text))
+                    number = _number(text)
                 except ValueError:
+                    number = math.inf
+                if math.isinf(number):
                     raise KaoheError(f"考核历史 {path.name} 第{row}行“{column}”列不是数字: {text}",
                                      f"{path.name}: row {row}, column {column}: not a number: {text!r}") from None
+                parsed.append(number)
             out[column] = parsed
         else:
             out[column] = values
     for row, month in enumerate(out["月份"], start=2):
-        if not (len(month) == 7 and month[4] == "-" and month[:4].isdigit() and month[5:].isdigit()):
+        if not (len(month) == 7 and month[4] == "-" and month[:4].isdigit() and month[5:].isdigit()
+                and 1 <= int(month[5:]) <= 12):
             raise KaoheError(f"考核历史 {path.name} 第{row}行“月份”应为 YYYY-MM: {month}",
                              f"{path.name}: row {row}: month must be YYYY-MM: {month!r}")
     return pd.DataFrame(out)
 
 
 def with_month(history: pd.DataFrame, assessment: Assessment) -> pd.DataFrame:
-    """The history with the assessed month's results in place of any earlier run of that month."""
+    """The history with the assessed month's results in place of any earlier run of that month
+    (other columns of the file kept; the new rows leave them empty)."""
     mine = (history["月份"] == assessment.month) & (history["考核办法"] == assessment.rulebook.name)
     fresh = pd.DataFrame({
         "月份": assessment.month, "考核办法": assessment.rulebook.name,
@@ -230,16 +240,38 @@ def with_month(history: pd.DataFrame, assessment: Assessment) -> pd.DataFrame:
         "得分": [u.score for u in assessment.units],
         "及时率": [u.timely_rate for u in assessment.units],
     })
-    out = pd.concat([history[~mine], fresh], ignore_index=True) if len(history[~mine]) else fresh
+    for column in history.columns:
+        if column not in fresh.columns:
+            fresh[column] = ""
+    out = pd.concat([history[~mine], fresh[list(history.columns)]], ignore_index=True) if len(history[~mine]) else fresh
     return out.sort_values(["考核办法", "考核单位", "月份"], kind="stable").reset_index(drop=True)
 
 
+def _number_text(value: float) -> str:
+    """A score or rate as written: exact to 12 significant digits (79.995 stays 79.995), "" for none."""
+    return "" if math.isnan(value) else f"{value:.12g}"
+
+
 def write_history(history: pd.DataFrame, path) -> None:
-    """Write the history as UTF-8 CSV with BOM (Excel opens it with Chinese intact)."""
+    """Write the history as UTF-8 CSV with BOM (Excel opens it with Chinese intact), atomically;
+    text that would read as a formula is neutralised."""
     out = history.copy()
-    out["得分"] = ["" if math.isnan(v) else f"{v:.4g}" for v in out["得分"].astype(float)]
-    out["及时率"] = ["" if math.isnan(v) else f"{v:.4f}" for v in out["及时率"].astype(float)]
-    out.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
+    for column in out.columns:
+        if column in ("得分", "及时率"):
+            out[column] = [_number_text(v) for v in out[column].astype(float)]
+        else:
+            out[column] = [csv_cell(v) for v in out[column].fillna("")]
+    with atomic_output(path) as temporary:
+        out.to_csv(temporary, index=False, encoding="utf-8-sig", lineterminator="\n")
+
+
+def update_history(path, assessment: Assessment) -> pd.DataFrame:
+    """Add the assessed month to the history file (replacing an earlier run of it): the file is read
+    again and written while no other run may update it, so two runs at once keep both months."""
+    with exclusive(path):
+        history = with_month(read_history(path), assessment)
+        write_history(history, path)
+    return history
 
 
 # -- the assessment --------------------------------------------------------------------------------

@@ -1,0 +1,98 @@
+"""Outputs written whole or not at all, the history updated by one run at a time and never
+truncated or re-rounded, and CSV text that no spreadsheet runs as a formula."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from generators.cli import main
+from generators.monthly import read_history
+from generators.safe_files import FORMULA_PREFIXES, atomic_output, csv_cell, csv_text
+from udfs.errors import KaoheError
+
+def _export(path, month: str, unit: str = "甲") -> None:
+    with open(path, "w", encoding="utf-8", newline="") as stream:
+        csv.writer(stream).writerows([["工单号", "考核单位", "优先级", "派单时间", "签收时间", "回复时间"],
+                                      ["T1", unit, "一般", f"{month}-14 10:00", f"{month}-14 11:00", f"{month}-14 18:00"]])
+
+
+def _month(tmp_path, month: str, history, unit: str = "甲") -> int:
+    export = tmp_path / f"export_{month}.csv"
+    _export(export, month, unit)
+    return main(["monthly", str(export), "--rulebook", "jiangmen", "--month", month, "--history", str(history),
+                 "--out", str(tmp_path / f"月度_{month}.xlsx")])
+
+
+def test_the_history_keeps_its_columns_exact_values_and_neutralised_names(tmp_path):
+    """Extra columns survive, 79.995 is not rounded to 80 (that would drop a 低于80分 warning), a
+    unit named like a formula is written as text ('=…) and read back as it was, a rerun replaces
+    its month."""
+    history = tmp_path / "考核历史.csv"
+    history.write_text("月份,考核办法,考核单位,得分,及时率,备注\n2025-09,jiangmen,甲,79.995,0.8,复核过\n",
+                       encoding="utf-8-sig")
+    assert _month(tmp_path, "2025-10", history) == 0
+    assert _month(tmp_path, "2025-11", history, unit='=HYPERLINK("http://x","点我")') == 0
+    assert _month(tmp_path, "2025-11", history, unit='=HYPERLINK("http://x","点我")') == 0  # a rerun replaces
+    with open(history, encoding="utf-8-sig", newline="") as stream:
+        rows = list(csv.reader(stream))
+    assert rows[0] == ["月份", "考核办法", "考核单位", "得分", "及时率", "备注"]
+    assert ["2025-09", "jiangmen", "甲", "79.995", "0.8", "复核过"] in rows
+    assert not any(cell.startswith(FORMULA_PREFIXES) for row in rows for cell in row)
+    back = read_history(history)
+    assert sorted(back["考核单位"]) == sorted(['=HYPERLINK("http://x","点我")', "甲", "甲"])
+    assert list(back["月份"]).count("2025-11") == 1
+
+
+def test_a_history_that_is_not_csv_is_refused_untouched(tmp_path, capsys):
+    history = tmp_path / "考核历史.xlsx"
+    history.write_bytes(b"PK\x03\x04 not really a workbook")
+    assert _month(tmp_path, "2025-10", history) == 1
+    assert "考核历史应为 .csv 文件" in capsys.readouterr().err
+    assert history.read_bytes() == b"PK\x03\x04 not really a workbook"
+
+
+def test_two_runs_at_once_keep_both_months(tmp_path):
+    """Each run reads the history again and writes it while holding its lock."""
+    history = tmp_path / "考核历史.csv"
+    runs = []
+    for month in ("2025-09", "2025-10", "2025-11"):
+        export = tmp_path / f"export_{month}.csv"
+        _export(export, month)
+        runs.append(subprocess.Popen([sys.executable, "-m", "generators.cli", "monthly", str(export), "--rulebook",
+                                      "jiangmen", "--month", month, "--history", str(history), "--out",
+                                      str(tmp_path / f"月度_{month}.xlsx")], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE))
+    assert all(run.wait(timeout=120) == 0 for run in runs)
+    assert sorted(read_history(history)["月份"]) == ["2025-09", "2025-10", "2025-11"]
+    assert not (tmp_path / "考核历史.csv.lock").exists()
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
+    target = tmp_path / "out.csv"
+    target.write_text("old", encoding="utf-8")
+    with pytest.raises(RuntimeError), atomic_output(target) as temporary:
+        temporary.write_text("half", encoding="utf-8")
+        raise RuntimeError("killed half way")
+    assert target.read_text(encoding="utf-8") == "old" and os.listdir(tmp_path) == ["out.csv"]
+    with pytest.raises(KaoheError, match="输出文件夹不存在"), atomic_output(tmp_path / "missing" / "x.csv"):
+        pass
+
+
+@given(st.text(max_size=30))
+def test_a_csv_cell_is_never_a_formula_and_reads_back_as_written(text):
+    cell = csv_cell(text)
+    is_number = True
+    try:
+        float(text)
+    except ValueError:
+        is_number = False
+    assert is_number or not cell.startswith(FORMULA_PREFIXES)
+    assert csv_text(cell) == text or text.startswith("'")
+    assert csv_cell("-3.5") == "-3.5" and csv_cell("=1+1") == "'=1+1"
