@@ -17,6 +17,7 @@ from generators.monthly import read_history
 from generators.safe_files import FORMULA_PREFIXES, atomic_output, csv_cell, csv_text
 from udfs.errors import KaoheError
 
+
 def _export(path, month: str, unit: str = "甲") -> None:
     with open(path, "w", encoding="utf-8", newline="") as stream:
         csv.writer(stream).writerows([["工单号", "考核单位", "优先级", "派单时间", "签收时间", "回复时间"],
