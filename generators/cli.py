@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -369,6 +370,10 @@ def main(argv: list[str] | None = None) -> int:
         return options.run(options)
     except KaoheError as err:
         print(f"错误 / error: {err}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # the reader of our output went away (`kaohe … | head`): files are written
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print("输出管道已关闭，其余屏幕输出未显示 / output pipe closed", file=sys.stderr)
         return 1
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 from xlsxwriter.utility import xl_col_to_name
 
 import udfs
-from generators.tickets import FLAG_TRUE
+from generators.tickets import FLAG_TRUE, id_keys
 from generators.workbooks import new_workbook
 from udfs import scoring
 from udfs.calendar import WorkCalendar, china_calendar
@@ -195,7 +195,7 @@ def compute_ledger(tickets: pd.DataFrame, rulebook: Rulebook, *, as_of: np.datet
     label = {**CANONICAL_FIELDS, **(headers or {})}
     ids = frame["ticket_id"].astype("string").str.strip()
     reject(ids.isna() | (ids == ""), label["ticket_id"], "缺少工单号")
-    reject(ids.duplicated(keep="first") & ids.notna(), label["ticket_id"], "工单号重复")
+    reject(id_keys(ids).duplicated(keep="first").to_numpy() & ids.notna().to_numpy(), label["ticket_id"], "工单号重复")
     suspensions, suspension_messages = parse_suspensions(frame.get("suspended", pd.Series([""] * n)).to_numpy(object))
     reject(suspension_messages != "", label["suspended"], suspension_messages)
 

@@ -194,6 +194,17 @@ def _map_columns(header: list[str], known: dict) -> tuple[dict[int, str], dict[i
     return fields, extras
 
 
+_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+
+
+def id_keys(ids) -> pd.Series:
+    """Ticket ids as the duplicate check compares them: NFKC (full-width ＴＳ１ = TS1), invisible
+    characters (zero-width space, BOM, direction marks) removed, surrounding space trimmed. The ids
+    themselves are kept as typed."""
+    values = pd.Series(np.asarray(ids, dtype=object), dtype=object).fillna("").astype(str)
+    return values.map(lambda text: _INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).strip())
+
+
 # -- reading the grid --------------------------------------------------------------------------
 def _decode(data: bytes, path: Path, kind: str = "工单文件") -> tuple[str, str]:
     """Text and encoding of a CSV file: UTF-8 with BOM, UTF-16 with BOM, UTF-8, else GB18030."""
@@ -219,13 +230,36 @@ def _read_csv(path: Path, kind: str = "工单文件") -> tuple[pd.DataFrame, str
         raise KaoheError(f"{kind} {path.name}: 无法读取", f"{path.name}: cannot read ({err})") from err
     sample = text[:20_000]
     delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    records, last_start = [], 0  # last_start: physical lines before the last record
     try:
-        records = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+        for record in reader:
+            if records:
+                last_start = previous_end
+            previous_end = reader.line_num
+            records.append(record)
     except csv.Error as err:
         raise KaoheError(f"{kind} {path.name}: CSV 格式错误({err})", f"{path.name}: malformed CSV: {err}") from err
+    if records and any("\n" in field or "\r" in field for field in records[-1]):
+        _refuse_unclosed_quote(text, delimiter, last_start, len(records), path, kind)
     width = max(map(len, records), default=0)
     records = [r if len(r) == width else r + [""] * (width - len(r)) for r in records]
     return pd.DataFrame(records, dtype=object), encoding
+
+
+def _refuse_unclosed_quote(text: str, delimiter: str, start: int, row: int, path: Path, kind: str) -> None:
+    """A quote that never closes makes the rest of the file one cell of one record (the csv module
+    reads to the end): refuse the file, naming the row, instead of silently reading one ticket."""
+    tail = "".join(text.splitlines(keepends=True)[start:])
+    try:
+        for _ in csv.reader(io.StringIO(tail), delimiter=delimiter, strict=True):
+            pass
+    except csv.Error as err:
+        if "end of data" in str(err):
+            raise KaoheError(f"{kind} {path.name} 第{row}行(文件第{start + 1}行): 引号没有闭合，"
+                             "此后到文件末尾会被当作一个单元格；请修正该行的引号后重新导入",
+                             f"{path.name}: row {row} (line {start + 1}) opens a quote that never closes; "
+                             "fix it and import again") from None
 
 
 def _xlsx_sheets(path: Path, kind: str = "工单文件"):
@@ -499,7 +533,7 @@ def _import(path, sheet, encoding, grid, position, header, fields, extras, ruleb
         out["repeat"], messages = _flags(out["repeat"])
         reject(messages != "", by_field["repeat"], lambda i: f"{header[by_field['repeat']]}{messages[i]}")
     present = ids != ""
-    id_series = pd.Series(ids)
+    id_series = id_keys(ids)
     first_rows = pd.Series(rows).groupby(id_series.to_numpy()).transform("first").to_numpy()
     duplicate = present & id_series.duplicated(keep="first").to_numpy()
     reject(duplicate, id_col, lambda i: f"工单号重复(与第 {first_rows[i]} 行相同)")
@@ -532,4 +566,4 @@ def _import(path, sheet, encoding, grid, position, header, fields, extras, ruleb
     )
 
 
-__all__ = ["HEADER_ALIASES", "REJECTED_COLUMNS", "TicketImport", "header_key", "known_headers", "read_tickets"]
+__all__ = ["HEADER_ALIASES", "REJECTED_COLUMNS", "TicketImport", "header_key", "id_keys", "known_headers", "read_tickets"]

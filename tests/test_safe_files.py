@@ -97,3 +97,40 @@ def test_a_csv_cell_is_never_a_formula_and_reads_back_as_written(text):
     assert is_number or not cell.startswith(FORMULA_PREFIXES)
     assert csv_text(cell) == text or text.startswith("'")
     assert csv_cell("-3.5") == "-3.5" and csv_cell("=1+1") == "'=1+1"
+
+
+def test_an_unclosed_quote_refuses_the_file_naming_its_row(tmp_path, capsys):
+    """One stray quote used to make the rest of a 100-ticket file one cell: read 1 = accepted 1, exit 0."""
+    lines = ["工单号,考核单位,优先级,派单时间,签收时间,回复时间"]
+    lines += [f"T{k},甲,一般,2025-10-14 10:00,2025-10-14 11:00,2025-10-14 18:00" for k in range(1, 101)]
+    lines[3] = 'T3,"甲,一般,2025-10-14 10:00,2025-10-14 11:00,2025-10-14 18:00'
+    export = tmp_path / "export.csv"
+    export.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert main(["ledger", str(export), "--rulebook", "jiangmen", "--month", "2025-10", "--out",
+                 str(tmp_path / "台账.xlsx")]) == 1
+    assert "export.csv 第4行(文件第4行): 引号没有闭合" in capsys.readouterr().err
+    assert not (tmp_path / "台账.xlsx").exists()
+
+
+def test_ids_that_differ_only_in_invisible_or_full_width_characters_are_duplicates(tmp_path):
+    from generators.tickets import read_tickets
+
+    export = tmp_path / "export.csv"
+    export.write_text("工单号,考核单位,优先级,派单时间,签收时间,回复时间\n" + "".join(
+        f"{ticket},甲,一般,2025-10-14 10:00,2025-10-14 11:00,2025-10-14 18:00\n"
+        for ticket in ("TS-1", "\u200bTS-1", "ＴＳ－１", "TS-1\ufeff", "TS-2")), encoding="utf-8")
+    imported = read_tickets(export, rulebook="jiangmen", month="2025-10")
+    assert list(imported.tickets["ticket_id"]) == ["TS-1", "TS-2"]
+    assert list(imported.rejected["原因"]) == ["工单号重复(与第 2 行相同)"] * 3
+
+
+def test_a_closed_pipe_ends_with_a_message_not_a_traceback(tmp_path):
+    export = tmp_path / "export.csv"
+    _export(export, "2025-10")
+    run = subprocess.Popen([sys.executable, "-m", "generators.cli", "ledger", str(export), "--rulebook", "jiangmen",
+                            "--month", "2025-10", "--out", str(tmp_path / "台账.xlsx")],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    run.stdout.close()  # the reader goes away before anything is printed
+    err = run.stderr.read().decode("utf-8", "replace")
+    assert run.wait(timeout=120) == 1 and "Traceback" not in err and "输出管道已关闭" in err
+    assert (tmp_path / "台账.xlsx").exists()
