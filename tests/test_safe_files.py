@@ -134,3 +134,16 @@ def test_a_closed_pipe_ends_with_a_message_not_a_traceback(tmp_path):
     err = run.stderr.read().decode("utf-8", "replace")
     assert run.wait(timeout=120) == 1 and "Traceback" not in err and "输出管道已关闭" in err
     assert (tmp_path / "台账.xlsx").exists()
+
+
+@pytest.mark.parametrize("text, masked", [
+    ("13812345678", "138****5678"), ("138 1234 5678", "138 **** 5678"), ("138-1234-5678", "138-****-5678"),
+    ("+86 13812345678", "+86 138****5678"), ("(0750)3456789", "(0750)***6789"), ("0750 345 6789", "0750 *** 6789"),
+    ("１３８１２３４５６７８", "１３８****５６７８"), ("客户0750-3456789和13912345678", "客户0750-***6789和139****5678"),
+    ("TS-13912345678", "TS-13912345678"), ("2025-10-14 10:00", "2025-10-14 10:00"),
+])
+def test_phone_numbers_are_masked_however_they_are_spelt(text, masked):
+    """Archives with --mask-phones, and --verify's check that none is left, read the spellings people type."""
+    from udfs.privacy import mask_phone
+
+    assert mask_phone(text) == masked
