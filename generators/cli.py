@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -15,13 +16,47 @@ EPILOG = "退出码 / exit codes: 0 成功 success, 1 输入有误 bad input, 2 
 
 
 def _month(text: str) -> str:
+    """An argparse type: ``YYYY-MM`` with a real month, else a usage error (exit 2) in Chinese."""
     try:
         np.datetime64(text, "M")
+        valid = len(text) == 7
     except ValueError:
-        raise KaoheError(f"月份格式应为 YYYY-MM: {text}", f"month must be YYYY-MM: {text!r}") from None
-    if len(text) != 7:
-        raise KaoheError(f"月份格式应为 YYYY-MM: {text}", f"month must be YYYY-MM: {text!r}")
+        valid = False
+    if not valid:
+        raise argparse.ArgumentTypeError(f"月份格式应为 YYYY-MM(如 2025-10): {text} / month must be YYYY-MM")
     return text
+
+
+def _count(low: int, high: int):
+    """An argparse type: a whole number from ``low`` to ``high``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"应为 {low}~{high} 之间的整数: {text} / a whole number from {low} to {high}")
+        return value
+    return parse
+
+
+class UsageError(KaoheError):
+    """Wrong usage found after parsing (an output that is an input, a wrong file type): exit 2."""
+
+
+def _output(out, default: Path, suffix: str, inputs=()) -> Path:
+    """The output path: ``out`` or ``default``; its type must be ``suffix`` and it must not be an input."""
+    path = Path(out) if out else default
+    if path.suffix.lower() != suffix:
+        raise UsageError(f"输出文件应以 {suffix} 结尾: {path}", f"the output must end in {suffix}: {path}")
+    for source in inputs:
+        if source is not None and Path(source).exists() and path.exists() and os.path.samefile(source, path):
+            raise UsageError(f"输出文件不能是输入文件: {path}", f"the output must not be an input file: {path}")
+    return path
+
+
+def _wrote(path: Path, existed: bool) -> None:
+    print(f"{'已覆盖 / replaced' if existed else '已写出 / wrote'}: {path}")
 
 
 def _write_ledger(tickets: Path, book, month: str, path: Path, *, appendix3: bool = False):
@@ -32,10 +67,11 @@ def _write_ledger(tickets: Path, book, month: str, path: Path, *, appendix3: boo
 
     calendar = china_calendar()
     ledger, imported = ledger_from_export(tickets, book, month, calendar=calendar)
+    existed = path.exists()
     write_ledger(ledger, path, rulebook=book, month=month, calendar_version=calendar.version, appendix3=appendix3,
                  caveat=_caveat(ledger, month, calendar))
     _report_ledger(ledger, imported, book, month, calendar)
-    print(f"已写出 / wrote: {path}")
+    _wrote(path, existed)
     return ledger
 
 
@@ -96,6 +132,7 @@ def _write_monthly(ledger, book, month: str, path: Path, *, tickets: Path, findi
     past = table.read_history(history) if history else None
     assessment = table.assess_month(ledger, book, month, findings=found, history=past, timeliness_only=timeliness_only)
     assessment.caveat = _caveat(ledger, month, china_calendar())
+    existed = path.exists()
     write_monthly(assessment, path, calendar_version=china_calendar().version, password=password,
                   sources={"工单": tickets.name, "考核记录": findings.name if findings else "",
                            "考核历史": history.name if history else ""})
@@ -127,7 +164,7 @@ def _write_monthly(ledger, book, month: str, path: Path, *, tickets: Path, findi
     if past is not None:
         table.update_history(history, assessment)
         print(f"已更新考核历史 / history updated: {history}")
-    print(f"已写出 / wrote: {path}")
+    _wrote(path, existed)
     return assessment, past, ledger.reconciles and (found is None or found.reconciles)
 
 
@@ -141,7 +178,7 @@ def _demo(options) -> int:
 
     out = Path(options.out)
     out.mkdir(parents=True, exist_ok=True)
-    month = _month(options.month)
+    month = options.month
     book = rulebooks.load(options.rulebook or demo.RULEBOOK)
     if Path(book.path).parent == demo.RULEBOOK.parent:  # the demo contract: put it beside the outputs
         shutil.copyfile(book.path, out / Path(book.path).name)
@@ -173,10 +210,10 @@ def _demo(options) -> int:
 def _ledger(options) -> int:
     from udfs import rulebook as rulebooks
 
-    month = _month(options.month)
+    month = options.month
     book = rulebooks.load(options.rulebook)
     tickets = Path(options.tickets)
-    path = Path(options.out) if options.out else tickets.with_name(f"台账_{month}.xlsx")
+    path = _output(options.out, tickets.with_name(f"台账_{month}.xlsx"), ".xlsx", [tickets])
     return 0 if _write_ledger(tickets, book, month, path, appendix3=options.appendix3).reconciles else 1
 
 
@@ -185,10 +222,11 @@ def _monthly(options) -> int:
     from udfs import rulebook as rulebooks
     from udfs.calendar import china_calendar
 
-    month = _month(options.month)
+    month = options.month
     book = rulebooks.load(options.rulebook)
     tickets = Path(options.tickets)
-    path = Path(options.out) if options.out else tickets.with_name(f"月度考核表_{month}.xlsx")
+    path = _output(options.out, tickets.with_name(f"月度考核表_{month}.xlsx"), ".xlsx",
+                   [tickets, options.findings, options.history])
     calendar = china_calendar()
     ledger, imported = ledger_from_export(tickets, book, month, calendar=calendar)
     _report_ledger(ledger, imported, book, month, calendar)
@@ -217,7 +255,7 @@ def _workbook(options) -> int:
     from udfs import rulebook as rulebooks
 
     book = rulebooks.load(options.rulebook)
-    month = _month(options.month) if options.month else None
+    month = options.month
     path = Path(options.out) if options.out else Path(f"考核工作簿_{book.name}.xlsm")
     if path.suffix.lower() != ".xlsm":
         raise KaoheError(f"考核工作簿带宏，文件名应以 .xlsm 结尾: {path}", f"the workbook carries macros: use .xlsm ({path})")
@@ -289,7 +327,25 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         self.print_usage(sys.stderr)
-        self.exit(2, f"{self.prog}: 用法错误 / usage error: {message}\n")
+        self.exit(2, f"{self.prog}: 用法错误 / usage error: {_chinese(message)} / {message}\n")
+
+
+_USAGE_WORDS = (  # argparse's own messages, in Chinese
+    (r"the following arguments are required: (.*)", "缺少必需的参数: {0}"),
+    (r"argument (\S+): invalid choice: (.*?) \(choose from (.*)\)", "参数 {0} 的值无效: {1}(可选: {2})"),
+    (r"argument (\S+): expected one argument", "参数 {0} 需要一个值"),
+    (r"argument (\S+): invalid (\w+) value: (.*)", "参数 {0} 的值无效: {2}"),
+    (r"argument (\S+): (.*)", "参数 {0}: {1}"),
+    (r"unrecognized arguments: (.*)", "无法识别的参数: {0}"),
+)
+
+
+def _chinese(message: str) -> str:
+    for pattern, words in _USAGE_WORDS:
+        match = re.fullmatch(pattern, message)
+        if match:
+            return words.format(*match.groups())
+    return message
 
 
 def parser() -> argparse.ArgumentParser:
@@ -299,15 +355,15 @@ def parser() -> argparse.ArgumentParser:
     commands = main.add_subparsers(dest="command", metavar="命令", required=True)
     demo = commands.add_parser("demo", help="用内置示例数据跑一遍主流程 / run the main job on built-in data", epilog=EPILOG)
     demo.add_argument("--out", default="kaohe-demo", help="输出目录 / output folder (默认 kaohe-demo)")
-    demo.add_argument("--month", default="2025-10", help="示例月份 YYYY-MM / month (默认 2025-10，含国庆)")
+    demo.add_argument("--month", default="2025-10", type=_month, help="示例月份 YYYY-MM / month (默认 2025-10，含国庆)")
     demo.add_argument("--rulebook", default=None,
                       help="考核办法 / rulebook (默认 示例合同 jiangmen_demo: 江门办法 + 付款与合同条款)")
-    demo.add_argument("--tickets", type=int, default=1500, help="工单数 / number of tickets")
+    demo.add_argument("--tickets", type=_count(1, 1_000_000), default=1500, help="工单数 / number of tickets")
     demo.set_defaults(run=_demo)
     ledger = commands.add_parser("ledger", help="由工单导出生成台账 / ticket ledger from an export", epilog=EPILOG)
     ledger.add_argument("tickets", metavar="TICKETS", help="工单导出 .xlsx/.csv (UTF-8/GB18030)")
     ledger.add_argument("--rulebook", required=True, help="考核办法名称或 .toml 路径 / rulebook name or file")
-    ledger.add_argument("--month", required=True, help="考核月份 YYYY-MM / month")
+    ledger.add_argument("--month", required=True, type=_month, help="考核月份 YYYY-MM / month")
     ledger.add_argument("--out", help="输出文件 / output file (默认 与工单同目录的 台账_YYYY-MM.xlsx)")
     ledger.add_argument("--appendix3", action="store_true",
                         help="另附《服务质量问题处理管理台账》(附件3)格式的工作表 / add the seed-004 appendix-3 sheet")
@@ -318,7 +374,7 @@ def parser() -> argparse.ArgumentParser:
     monthly.add_argument("--findings", help="考核记录 .xlsx/.csv: 考核单位,考核项,次数,选定值,加倍次数,备注 / findings file")
     monthly.add_argument("--history", help="考核历史 .csv (读取并追加本月结果) / history file, read and appended to")
     monthly.add_argument("--rulebook", required=True, help="考核办法名称或 .toml 路径 / rulebook name or file")
-    monthly.add_argument("--month", required=True, help="考核月份 YYYY-MM / month")
+    monthly.add_argument("--month", required=True, type=_month, help="考核月份 YYYY-MM / month")
     monthly.add_argument("--out", help="输出文件 / output file (默认 与工单同目录的 月度考核表_YYYY-MM.xlsx)")
     monthly.add_argument("--password", default="", help="工作表保护密码 / sheet protection password (默认无)")
     monthly.add_argument("--timeliness-only", action="store_true",
@@ -328,8 +384,8 @@ def parser() -> argparse.ArgumentParser:
     builder = commands.add_parser("workbook", help="生成考核工作簿(.xlsm) / the assessment workbook", epilog=EPILOG)
     builder.add_argument("--rulebook", required=True, help="考核办法名称或 .toml 路径 / rulebook name or file")
     builder.add_argument("--out", help="输出文件 / output file (默认 考核工作簿_办法名.xlsm)")
-    builder.add_argument("--month", help="考核月份 YYYY-MM / month (默认留空，在工作簿中填写)")
-    builder.add_argument("--rows", type=int, default=None, help="台账公式覆盖的工单行数 / ticket rows the ledger formulas cover "
+    builder.add_argument("--month", type=_month, help="考核月份 YYYY-MM / month (默认留空，在工作簿中填写)")
+    builder.add_argument("--rows", type=_count(1, 1_048_575), default=None, help="台账公式覆盖的工单行数 / ticket rows the ledger formulas cover "
                          "(默认 1000)")
     builder.add_argument("--unit", action="append", metavar="名称", help="考核单位，可重复 / a unit (repeatable)")
     builder.add_argument("--tickets", help="预先填入“工单”表的工单导出 / an export to fill the 工单 sheet with")
@@ -345,7 +401,7 @@ def parser() -> argparse.ArgumentParser:
     archive = commands.add_parser("archive", help="把台账工作表分别导出归档，附 SHA-256 清单 / export ledger tabs for archiving",
                                   epilog=EPILOG)
     archive.add_argument("workbook", nargs="?", help="台账工作簿 WORKBOOK (.xlsx/.xlsm)；--verify 时不需要")
-    archive.add_argument("--month", help="考核月份 YYYY-MM / month")
+    archive.add_argument("--month", type=_month, help="考核月份 YYYY-MM / month")
     archive.add_argument("--out", required=True, help="归档文件夹 / archive folder")
     archive.add_argument("--mask-phones", action="store_true", help="电话号码脱敏 (138****5678) / mask phone numbers")
     archive.add_argument("--sheet", action="append", metavar="名称",
@@ -368,6 +424,9 @@ def main(argv: list[str] | None = None) -> int:
     options = parser().parse_args(argv)
     try:
         return options.run(options)
+    except UsageError as err:
+        print(f"用法错误 / usage error: {err}", file=sys.stderr)
+        return 2
     except KaoheError as err:
         print(f"错误 / error: {err}", file=sys.stderr)
         return 1

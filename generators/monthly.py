@@ -107,8 +107,14 @@ def no_history() -> pd.DataFrame:
 
 
 def _number(text: str) -> float:
+    """A number typed in a cell ("" → NaN); text such as nan or inf is not a number (ValueError)."""
     text = text.strip().replace(",", "")
-    return float(text) if text else math.nan
+    if not text:
+        return math.nan
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
 
 
 def read_findings(path, rulebook: Rulebook) -> Findings:
@@ -214,8 +220,6 @@ def read_history(path) -> pd.DataFrame:
                 try:
                     number = _number(text)
                 except ValueError:
-                    number = math.inf
-                if math.isinf(number):
                     raise KaoheError(f"考核历史 {path.name} 第{row}行“{column}”列不是数字: {text}",
                                      f"{path.name}: row {row}, column {column}: not a number: {text!r}") from None
                 parsed.append(number)

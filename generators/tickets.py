@@ -231,7 +231,7 @@ def _read_csv(path: Path, kind: str = "工单文件") -> tuple[pd.DataFrame, str
     sample = text[:20_000]
     delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    records, last_start = [], 0  # last_start: physical lines before the last record
+    records, last_start, previous_end = [], 0, 0  # last_start: physical lines before the last record
     try:
         for record in reader:
             if records:

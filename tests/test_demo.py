@@ -84,7 +84,9 @@ def test_ledger_command_on_a_gb18030_csv_export(tmp_path, capsys):
     assert rows["A1"][header.index("投诉内容")] == "=1+1"
     rejected = list(book["拒收"].iter_rows(min_row=2, values_only=True))
     assert rejected[0][:3] == ("工单.csv", 4, "A3") and "加急" in rejected[0][5]
-    assert main(["ledger", str(export), "--rulebook", "jiangmen", "--month", "2025-13"]) == 1
+    with pytest.raises(SystemExit) as stop:  # a month that does not exist is wrong usage
+        main(["ledger", str(export), "--rulebook", "jiangmen", "--month", "2025-13"])
+    assert stop.value.code == 2
 
 
 def test_cli_exit_codes_and_rulebook_commands(tmp_path, capsys):

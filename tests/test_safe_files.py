@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from generators.cli import main
 from generators.monthly import read_history
 from generators.safe_files import FORMULA_PREFIXES, atomic_output, csv_cell, csv_text
+from udfs import rulebook
 from udfs.errors import KaoheError
 
 
@@ -147,3 +148,42 @@ def test_phone_numbers_are_masked_however_they_are_spelt(text, masked):
     from udfs.privacy import mask_phone
 
     assert mask_phone(text) == masked
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["ledger", "x.csv", "--rulebook", "jiangmen", "--month", "2025-13"], "月份格式应为 YYYY-MM"),
+    (["ledger", "x.csv", "--month", "2025-10"], "缺少必需的参数: --rulebook"),
+    (["workbook", "--rulebook", "jiangmen", "--rows", "-5"], "应为 1~1048575 之间的整数"),
+    (["workbook", "--rulebook", "jiangmen", "--rows", "2000000"], "应为 1~1048575 之间的整数"),
+    (["ledger", "x.csv", "--rulebook", "jiangmen", "--month", "2025-10", "--bogus"], "无法识别的参数: --bogus"),
+    (["nothing"], "的值无效"),
+])
+def test_wrong_usage_exits_2_in_chinese(argv, words, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2 and words in capsys.readouterr().err
+
+
+def test_an_output_that_is_an_input_or_not_xlsx_is_refused_and_a_replaced_one_is_said(tmp_path, capsys):
+    export = tmp_path / "export.csv"
+    _export(export, "2025-10")
+    before = export.read_bytes()
+    assert main(["ledger", str(export), "--rulebook", "jiangmen", "--month", "2025-10", "--out", str(export)]) == 2
+    assert main(["ledger", str(export), "--rulebook", "jiangmen", "--month", "2025-10",
+                 "--out", str(tmp_path / "台账.csv")]) == 2
+    assert export.read_bytes() == before and "输出文件应以 .xlsx 结尾" in capsys.readouterr().err
+    for _ in range(2):
+        assert main(["monthly", str(export), "--rulebook", "jiangmen", "--month", "2025-10"]) == 0
+    assert "已覆盖 / replaced: " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("count", ["nan", "inf", "-inf"])
+def test_a_count_or_fee_of_nan_or_inf_is_not_a_number(count, tmp_path):
+    from generators.monthly import read_findings
+
+    findings = tmp_path / "考核记录.csv"
+    findings.write_text(f"考核单位,考核项,次数,选定值,加倍次数,备注\n甲,一2,{count},,,\n甲,代维费,,{count},,\n",
+                        encoding="utf-8")
+    found = read_findings(findings, rulebook.load("jiangmen"))
+    assert found.rows.empty and not found.fees and found.reconciles
+    assert all("不是数字" in reason for reason in found.rejected["原因"])
