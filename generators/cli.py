@@ -68,14 +68,13 @@ def _write_ledger(tickets: Path, book, month: str, path: Path, *, appendix3: boo
     calendar = china_calendar()
     ledger, imported = ledger_from_export(tickets, book, month, calendar=calendar)
     existed = path.exists()
-    write_ledger(ledger, path, rulebook=book, month=month, calendar_version=calendar.version, appendix3=appendix3,
-                 caveat=_caveat(ledger, month, calendar))
-    _report_ledger(ledger, imported, book, month, calendar)
+    write_ledger(ledger, path, rulebook=book, month=month, calendar_version=calendar.version, appendix3=appendix3)
+    _report_ledger(ledger, imported, book)
     _wrote(path, existed)
     return ledger
 
 
-def _report_ledger(ledger, imported, book, month: str, calendar) -> None:
+def _report_ledger(ledger, imported, book) -> None:
     """The import's and the ledger's counts and rejections, then per stage the tickets timed and
     not; the stages the export cannot time; the system's own deadlines that differ; the
     late-December calendar caveat."""
@@ -106,17 +105,8 @@ def _report_ledger(ledger, imported, book, month: str, calendar) -> None:
     if differs:
         print(f"  ！ {differs} 张工单的系统时限与本办法截止时间不同或无法识别(见台账“{NOTES}”列)"
               f" / {differs} ticket(s) whose system deadline differs from the rulebook's")
-    caveat = _caveat(ledger, month, calendar)
-    if caveat:
-        print(f"  ！ {caveat}")
-
-
-def _caveat(ledger, month: str, calendar) -> str:
-    """The late-December calendar caveat when the month's tickets, up to their last deadline,
-    touch the days the next year's notice may still change ("" otherwise)."""
-    from generators.ledger import calendar_span
-
-    return calendar.caveat(*calendar_span(ledger, month))
+    if ledger.caveat:
+        print(f"  ！ {ledger.caveat}")
 
 
 def _write_monthly(ledger, book, month: str, path: Path, *, tickets: Path, findings: Path | None,
@@ -127,11 +117,11 @@ def _write_monthly(ledger, book, month: str, path: Path, *, tickets: Path, findi
     from generators import monthly as table
     from generators.monthly_book import write_monthly
     from udfs.calendar import china_calendar
+    from udfs.rulebook import DEDUCTION_WORDS
 
     found = table.read_findings(findings, book) if findings else None
     past = table.read_history(history) if history else None
     assessment = table.assess_month(ledger, book, month, findings=found, history=past, timeliness_only=timeliness_only)
-    assessment.caveat = _caveat(ledger, month, china_calendar())
     existed = path.exists()
     write_monthly(assessment, path, calendar_version=china_calendar().version, password=password,
                   sources={"工单": tickets.name, "考核记录": findings.name if findings else "",
@@ -146,12 +136,12 @@ def _write_monthly(ledger, book, month: str, path: Path, *, tickets: Path, findi
             print(f"  拒收 第{record.源行号}行 {record.列}“{record.原值}”: {record.原因}")
     if not assessment.scored:
         print(f"  ！ {table.cannot_score_reason(book)} / the rulebook has no scoring items: no score")
-    unit = book.score.unit if book.score is not None else "分"
+    unit = book.score_unit
     for result in assessment.units:
         parts = []
         if result.scored:
             parts += [f"得分 {result.score:g}{unit}", f"扣 {result.deducted:g}", f"加 {result.bonus:g}"]
-        parts += [f"另计{'扣款' if u == '元' else '扣分'} {v:g}{u}" for u, v in result.apart.items()]
+        parts += [f"另计{DEDUCTION_WORDS[u]} {v:g}{u}" for u, v in result.apart.items()]
         parts += [f"及时率 {result.timely_rate:.1%}" if result.timely_rate == result.timely_rate else "未计时"]
         parts += [f"平均{stage}得分 {mean:.2f}" for stage, mean in result.band_means.items() if mean == mean]
         parts += [f"等级 {result.grade}"] if result.grade is not None else []
@@ -229,7 +219,7 @@ def _monthly(options) -> int:
                    [tickets, options.findings, options.history])
     calendar = china_calendar()
     ledger, imported = ledger_from_export(tickets, book, month, calendar=calendar)
-    _report_ledger(ledger, imported, book, month, calendar)
+    _report_ledger(ledger, imported, book)
     _, _, balanced = _write_monthly(ledger, book, month, path, tickets=tickets,
                                     findings=Path(options.findings) if options.findings else None,
                                     history=Path(options.history) if options.history else None,

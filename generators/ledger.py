@@ -34,12 +34,14 @@ CHUNK_ROWS = 10_000  # rows converted to Python values at a time by the writers
 
 @dataclasses.dataclass
 class Ledger:
-    """Accepted tickets with computed columns, rejected rows with reasons, and the stages computed."""
+    """Accepted tickets with computed columns, rejected rows with reasons, the stages computed,
+    and the calendar's late-December caveat when the verdicts depend on those days ("" if not)."""
 
     rows: pd.DataFrame
     rejected: pd.DataFrame
     stages: tuple[str, ...]
     read: int
+    caveat: str = ""
 
     @property
     def reconciles(self) -> bool:
@@ -204,12 +206,10 @@ def compute_ledger(tickets: pd.DataFrame, rulebook: Rulebook, *, as_of: np.datet
 
     computed = {}
     for stage, rows_fields in _stage_fields(rulebook, frame).items():
-        index, said = scoring.limit_rows(rulebook, np.full(n, stage, dtype=object), column_of("priority"),
-                                         column_of("area"), column_of("kind"))
-        said = said.astype(object)
-        no_fit = pd.Series(said, dtype=object).str.startswith(scoring.NO_FIT).to_numpy(bool)
+        index, said, no_fit = scoring.limit_rows(rulebook, np.full(n, stage, dtype=object), column_of("priority"),
+                                                 column_of("area"), column_of("kind"))
         reject((said != "") & ~no_fit, label["kind"], said)
-        _note(notes, no_fit, [text[len(scoring.NO_FIT):] + "，不考核" for text in said[no_fit]])
+        _note(notes, no_fit, [text + "，不考核" for text in said[no_fit]])
         start = np.full(n, np.datetime64("NaT"), dtype="datetime64[s]")
         end = start.copy()
         start_label = np.full(n, label["dispatched_at"], dtype=object)
@@ -277,7 +277,20 @@ def compute_ledger(tickets: pd.DataFrame, rulebook: Rulebook, *, as_of: np.datet
         "原值": [_original(frame, label, c, i) for c, i in zip(columns[bad], np.flatnonzero(bad))],
         "原因": problems[bad],
     })
-    return Ledger(out, rejected, tuple(computed), n)
+    return Ledger(out, rejected, tuple(computed), n, _caveat(calendar, out, computed, keep, as_of))
+
+
+def _caveat(calendar: WorkCalendar, rows: pd.DataFrame, computed, keep: np.ndarray, as_of) -> str:
+    """The calendar's caveat for the days the verdicts depend on: from the first dispatch to the
+    end of the month (the day before ``as_of``) or the latest deadline, whichever is later."""
+    last = (np.datetime64(as_of, "s") - 1).astype("datetime64[D]")
+    dispatched = rows["dispatched_at"].to_numpy("datetime64[s]") if "dispatched_at" in rows.columns else []
+    first = min(np.min(dispatched).astype("datetime64[D]"), last) if len(dispatched) else last
+    for deadlines, *_ in computed.values():
+        deadlines = deadlines[keep][~np.isnat(deadlines[keep])]
+        if len(deadlines):
+            last = max(last, (deadlines.max() - 1).astype("datetime64[D]"))
+    return calendar.caveat(first, last)
 
 
 def _ticket_limits(rulebook: Rulebook, frame: pd.DataFrame, stage: str, index: np.ndarray, assessed: np.ndarray,
@@ -429,7 +442,7 @@ def _attribute(out: pd.DataFrame, rulebook: Rulebook) -> None:
     parties = ticket_parties(out, rulebook)
     moments = out["dispatched_at"].to_numpy("datetime64[s]").astype(np.int64)
     order = np.lexsort((np.arange(n), moments)) if n else np.zeros(0, int)
-    score_unit = rulebook.score.unit if rulebook.score is not None else "分"
+    score_unit = rulebook.score_unit
     point_units = [score_unit] + [i.unit for i in rulebook.items if per_ticket(i) and i.unit != score_unit]
     entries = []  # one frame per item: ticket, marginal amount, text
     for rank, item in enumerate(rulebook.items):
@@ -454,7 +467,7 @@ def _attribute(out: pd.DataFrame, rulebook: Rulebook) -> None:
         items = [rulebook.items[r] for r in charged["rank"]]
         charged["unit"] = units[charged["ticket"]]
         charged["moment"] = moments[charged["ticket"]]
-        _cap_categories(charged, items, rulebook, score_unit)
+        _cap_categories(charged, items, rulebook)
         for unit in amounts:
             mine = np.array([item.unit == unit for item in items], dtype=bool)
             signs = np.array([-1.0 if item.bonus else 1.0 for item in items])
@@ -466,10 +479,11 @@ def _attribute(out: pd.DataFrame, rulebook: Rulebook) -> None:
     out[BASIS] = basis
 
 
-def _cap_categories(charged: pd.DataFrame, items: list, rulebook: Rulebook, score_unit: str) -> None:
+def _cap_categories(charged: pd.DataFrame, items: list, rulebook: Rulebook) -> None:
     """Spend each capped category of each unit in time order: a ticket's amount is cut to what is
     left of the category's points (本类已扣满), as the table's category subtotal caps it."""
     points = {c.id: c.points for c in rulebook.categories if c.points is not None}
+    score_unit = rulebook.score_unit
     capped = np.array([not item.bonus and item.unit == score_unit and item.category in points for item in items])
     if not capped.any():
         return
@@ -515,7 +529,7 @@ def ledger_from_export(path, rulebook: Rulebook, month: str, *, calendar: WorkCa
                             headers=imported.columns)
     rejected = pd.concat([imported.rejected, ledger.rejected], ignore_index=True)
     rejected = rejected.sort_values("源行号", kind="stable").reset_index(drop=True)
-    return Ledger(ledger.rows, rejected[list(REJECTED_COLUMNS)], ledger.stages, imported.read), imported
+    return Ledger(ledger.rows, rejected[list(REJECTED_COLUMNS)], ledger.stages, imported.read, ledger.caveat), imported
 
 
 def _original(frame, fields, column_label, index) -> str:
@@ -524,20 +538,8 @@ def _original(frame, fields, column_label, index) -> str:
     return "" if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)) else str(value)
 
 
-def calendar_span(ledger: Ledger, month: str) -> tuple[np.datetime64, np.datetime64]:
-    """The days the month's verdicts depend on: the month's first day to its last, or to the
-    latest deadline when one lies later."""
-    first = np.datetime64(month, "M")
-    last = ((first + 1).astype("datetime64[D]") - 1)
-    for stage in ledger.stages:
-        deadlines = ledger.rows[f"{stage}截止"].to_numpy("datetime64[s]")
-        if (~np.isnat(deadlines)).any():
-            last = max(last, (deadlines[~np.isnat(deadlines)].max() - 1).astype("datetime64[D]"))
-    return first.astype("datetime64[D]"), last
-
-
 def write_ledger(ledger: Ledger, path: Path, *, rulebook: Rulebook, month: str, calendar_version: str,
-                 appendix3: bool = False, caveat: str = "") -> None:
+                 appendix3: bool = False) -> None:
     """Write the ledger workbook: 台账 (frozen header, filters, overdue rows highlighted,
     A4 landscape with the header repeated), 拒收 (every rejected row and why), 说明 (versions,
     counts), and with ``appendix3`` the same tickets in the layout of seed 004's 附件3
@@ -593,7 +595,7 @@ def write_ledger(ledger: Ledger, path: Path, *, rulebook: Rulebook, month: str, 
     ] + [(f"{stage}环节", _stage_counts(ledger.rows, stage)) for stage in ledger.stages]
             + [(label, "、".join(stages)) for label, stages in zip(("未计时(导出缺列)", "未计时(无对应列)"),
                                                                     untimed_stages(rulebook, ledger)) if stages]
-            + ([("日历提示", caveat)] if caveat else [])):
+            + ([("日历提示", ledger.caveat)] if ledger.caveat else [])):
         notes.write_string(i, 0, key, header)
         if isinstance(value, int):
             notes.write_number(i, 1, value)

@@ -413,7 +413,6 @@ def assess_month(ledger: Ledger, rulebook: Rulebook, month: str, *, findings: Fi
     hours = _handling_hours(rows) if any(i.measure.startswith("avg_hours_over") for i in items) else None
     overdue_all = overdue_flags(rows, ledger.stages)
     assessed_all = assessed_flags(rows, ledger.stages)
-    party_of_rows = ticket_parties(rows, rulebook)
     from_tickets = {item.id for item in items if item.measure and _measurable(item, ledger)}
     finding_rows, misplaced = _unusable_findings(rulebook, findings, parties, from_tickets)
 
@@ -427,14 +426,12 @@ def assess_month(ledger: Ledger, rulebook: Rulebook, month: str, *, findings: Fi
             if rulebook.party_of(item) != parties[name]:
                 continue
             these = found[found["item"] == item.id]
-            if item.id in from_tickets:
-                own = party_of_rows[mine] == rulebook.party_of(item)  # as the ledger attributes tickets
-                values, label = _measure_values(item, unit_rows[own],
-                                                hours[mine][own] if hours is not None else None)
-                count = scoring.measured(rulebook, item.id, values) if own.any() else 0
+            if item.id in from_tickets:  # every ticket of the unit is of its party (ticket_parties)
+                values, label = _measure_values(item, unit_rows, hours[mine] if hours is not None else None)
+                count = scoring.measured(rulebook, item.id, values) if len(unit_rows) else 0
                 basis = _basis(item, values, label, count)
                 kind, _, stages = item.measure.partition(":")
-                if kind == "none_overdue" and count and not assessed_flags(unit_rows[own], stages.split("|")).any():
+                if kind == "none_overdue" and count and not assessed_flags(unit_rows, stages.split("|")).any():
                     count, basis = 0, f"工单: 本月没有在“{stages}”环节计时的工单，无从确认“无超时”，不奖励"
                 entry = [name, item, float(count), np.nan, 0.0, "工单", basis]
             elif len(these):
@@ -486,7 +483,7 @@ def assess_month(ledger: Ledger, rulebook: Rulebook, month: str, *, findings: Fi
         "工单读入": ledger.read, "工单入账": len(rows), "工单拒收": len(ledger.rejected),
         "记录读入": findings.read, "记录采用": findings.used - len(misplaced),
         "记录拒收": len(findings.rejected) + len(misplaced),
-    }, timed=bool(ledger.stages))
+    }, timed=bool(ledger.stages), caveat=ledger.caveat)
 
 
 def _measurable(item: Item, ledger: Ledger) -> bool:
@@ -541,13 +538,13 @@ def _measure_words(item: Item) -> str:
 
 def _unit_parties(rulebook: Rulebook, names, units_of_rows: pd.Series, ticket_party: np.ndarray,
                   findings: Findings) -> dict[str, str]:
-    """Each unit's party: the most frequent 人员类别 of its tickets, else the party of the first
-    item its findings name, else the scheme's own."""
+    """Each unit's party: its tickets' (:func:`ticket_parties` gives each ticket its unit's), else
+    the party of the first item its findings name, else the scheme's own."""
     out = {}
     for name in names:
-        mine = (units_of_rows == name).to_numpy(bool)
-        if mine.any():
-            out[name] = pd.Series(ticket_party[mine]).value_counts().index[0]
+        mine = np.flatnonzero((units_of_rows == name).to_numpy(bool))
+        if len(mine):
+            out[name] = ticket_party[mine[0]]
             continue
         named = findings.rows["item"][findings.rows["unit"] == name]
         out[name] = rulebook.party_of(rulebook.item(named.iloc[0])) if len(named) else rulebook.party
@@ -556,7 +553,7 @@ def _unit_parties(rulebook: Rulebook, names, units_of_rows: pd.Series, ticket_pa
 
 def _unit_result(name, lines, rulebook: Rulebook, month: str, tickets: int, overdue: int, assessed: int,
                  timed: bool, fee: float, history: pd.DataFrame, party: str) -> UnitResult:
-    score_unit = rulebook.score.unit if rulebook.score is not None else "分"
+    score_unit = rulebook.score_unit
     counted = [line for line in lines if line.item.unit == score_unit]
     deductions = [line.amount for line in counted if not line.item.bonus]
     categories = [line.item.category for line in counted if not line.item.bonus]

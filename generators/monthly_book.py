@@ -26,7 +26,7 @@ from generators.ledger import REJECTED_COLUMNS
 from generators.monthly import Assessment, Line, UnitResult, cannot_score_reason
 from generators.workbooks import new_workbook
 from udfs import scoring
-from udfs.rulebook import Item, Rulebook
+from udfs.rulebook import DEDUCTION_WORDS, Item, Rulebook
 
 RESERVED = ("汇总", "说明", "拒收")
 COLUMNS = ("编号", "考核项", "考核标准", "每次分值", "次数", "选定值", "加倍次数", "扣分/加分", "来源", "依据/备注", "出处")
@@ -142,7 +142,7 @@ FIRST_ITEM_ROW = 4
 
 def apart_label(unit: str) -> str:
     """The total row of items in ``unit`` that do not enter the score."""
-    return f"另计{'扣款' if unit == '元' else '扣分'}合计({unit})"
+    return f"另计{DEDUCTION_WORDS[unit]}合计({unit})"
 
 
 def band_label(stage: str) -> str:
@@ -151,7 +151,7 @@ def band_label(stage: str) -> str:
 
 
 def layout(rulebook: Rulebook, unit: UnitResult) -> Layout:
-    score_unit = rulebook.score.unit if rulebook.score is not None else "分"
+    score_unit = rulebook.score_unit
     groups: dict[tuple, list[Line]] = {}
     for line in unit.lines:
         apart = "" if line.item.unit == score_unit else line.item.unit
@@ -162,7 +162,7 @@ def layout(rulebook: Rulebook, unit: UnitResult) -> Layout:
         category = rulebook.category(key) if key is not None else None
         title = f"{category.id}、{category.name}" if category else "其他"
         if apart:
-            title = f"另计{'扣款' if apart == '元' else '扣分'}({apart}，不计入得分)"
+            title = f"另计{DEDUCTION_WORDS[apart]}({apart}，不计入得分)"
         row += 1  # heading
         placed = []
         for line in lines:
@@ -298,7 +298,7 @@ def _write_unit(book, f: _Formats, rulebook: Rulebook, unit: UnitResult, name: s
                 cached = _lost(rulebook, block, amounts)
                 total = f"MIN({_num(block.points)},{total})" if block.points is not None else total
                 deduction_cells.append(cell(subtotal_row, AMOUNT))
-            money = (block.apart or (rulebook.score.unit if rulebook.score is not None else "分")) == "元"
+            money = (block.apart or rulebook.score_unit) == "元"
             words = ("奖励" if bonus else "扣款") if money else ("加分" if bonus else "扣分")
             sheet.merge_range(subtotal_row, 0, subtotal_row, AMOUNT - 1, f"{block.title} {words}小计", f.subtotal)
             sheet.write_formula(subtotal_row, AMOUNT, "=" + total, f.subtotal, cached)
@@ -377,7 +377,7 @@ def _money_unit(rulebook: Rulebook, unit: UnitResult) -> bool:
 
 def _label_text(rulebook: Rulebook, label: str) -> str:
     """A total row's label as the sheet shows it, in 元 words for a money scheme (扣款合计(元))."""
-    unit = rulebook.score.unit if rulebook.score is not None else "分"
+    unit = rulebook.score_unit
     money = {"扣分合计": "扣款合计", "加分合计": "奖励合计"} if unit == "元" else {}
     if label in ("扣分合计", "加分合计", "得分"):
         return f"{money.get(label, label)}({unit})"

@@ -149,6 +149,7 @@ PACKAGE_DIR = Path(__file__).parent / "rulebooks"
 DIRS_ENV = "KAOHE_RULEBOOKS"
 
 POINT_UNITS = ("分", "元")
+DEDUCTION_WORDS = {"分": "扣分", "元": "扣款"}  # what a deduction is called in each point unit
 KINDS = {"扣分": "deduction", "加分": "bonus"}
 PER_UNITS = ("次", "张", "单", "人次", "人", "月", "项", "项次", "小项", "处", "份", "现场", "例")
 RISK_MEASURES = ("score", "timely_rate")
@@ -379,6 +380,11 @@ class Rulebook:
     @property
     def stages(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(limit.stage for limit in self.time_limits))
+
+    @property
+    def score_unit(self) -> str:
+        """The unit the score counts in (``[score].unit``; 分 for a scheme without a score)."""
+        return self.score.unit if self.score is not None else "分"
 
     @property
     def party(self) -> str:

@@ -413,9 +413,13 @@ def _text(value) -> str:
     return "" if value is None or (isinstance(value, float) and value != value) else str(value).strip()
 
 
+class NoFit(str):
+    """The message of a ticket that no row of a stage fits: it is not assessed there (not an error)."""
+
+
 def _match(limits: tuple[TimeLimit, ...], stage: str, priority: str, area: str, kind: str) -> int | str:
-    """The index of the most specific row for one ticket, or a Chinese message (:data:`NO_FIT`
-    starts the message when the stage has rows but none fits the ticket)."""
+    """The index of the most specific row for one ticket, or a Chinese message (a :class:`NoFit`
+    when the stage has rows but none fits the ticket)."""
     rows = [k for k, row in enumerate(limits) if row.stage == stage]
     if not rows:
         stages = "、".join(dict.fromkeys(row.stage for row in limits)) or "无"
@@ -430,7 +434,7 @@ def _match(limits: tuple[TimeLimit, ...], stage: str, priority: str, area: str, 
         given = "、".join(f"{zh}“{value}”" if value else f"{zh}为空" for zh, _, value in keyed)
         listed = "；".join(f"{zh}: " + "、".join(dict.fromkeys(v for k in rows for v in getattr(limits[k], key)))
                           for zh, key, _ in keyed)
-        return f"{NO_FIT}“{stage}”环节没有适用于{given}的时限(适用{listed})"
+        return NoFit(f"“{stage}”环节没有适用于{given}的时限(适用{listed})")
     best = max(limits[k].specificity for k in fits)
     top = [k for k in fits if limits[k].specificity == best]
     if len(top) > 1:
@@ -438,14 +442,11 @@ def _match(limits: tuple[TimeLimit, ...], stage: str, priority: str, area: str, 
     return top[0]
 
 
-NO_FIT = "#"  # marks "no row of the stage fits this ticket": the ticket is not assessed at the stage
-
-
-def limit_rows(rulebook, stage, priority=None, area=None, kind=None) -> tuple[np.ndarray, np.ndarray]:
-    """``(rows, messages)``: for each ticket the index into ``rulebook.time_limits`` of the row of
-    ``stage`` that applies to it (the most specific match of priority, area and kind), or -1
-    with a Chinese message. A message starting with :data:`NO_FIT` means that no row of the
-    stage fits the ticket (it is not assessed there); any other is an error. Each distinct
+def limit_rows(rulebook, stage, priority=None, area=None, kind=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(rows, messages, no_fit)``: for each ticket the index into ``rulebook.time_limits`` of the
+    row of ``stage`` that applies to it (the most specific match of priority, area and kind), or
+    -1 with a Chinese message; ``no_fit`` is True where the message says that no row of the stage
+    fits the ticket (it is not assessed there), False where it is an error. Each distinct
     (stage, priority, area, kind) is matched once."""
     book = _book(rulebook)
     arrays = [np.asarray(a if a is not None else None, dtype=object) for a in (stage, priority, area, kind)]
@@ -460,26 +461,25 @@ def limit_rows(rulebook, stage, priority=None, area=None, kind=None) -> tuple[np
         codes.append(column_codes)
         texts.append([_text(value) for value in uniques])
     if not size:
-        return np.zeros(shape, np.intp), np.full(shape, "", dtype=object)
+        return np.zeros(shape, np.intp), np.full(shape, "", dtype=object), np.zeros(shape, bool)
     combos, inverse = np.unique(np.column_stack(codes), axis=0, return_inverse=True)
     found = [_match(book.time_limits, *(texts[j][c] for j, c in enumerate(combo))) if texts[0][combo[0]] else ""
              for combo in combos]
     inverse = inverse.reshape(-1)
     index = np.array([f if isinstance(f, int) else -1 for f in found], dtype=np.intp)[inverse]
-    said = np.array([f if isinstance(f, str) else "" for f in found], dtype=object)[inverse]
-    return index.reshape(shape), said.reshape(shape)
+    said = np.array([str(f) if isinstance(f, str) else "" for f in found], dtype=object)[inverse]
+    no_fit = np.array([isinstance(f, NoFit) for f in found], dtype=bool)[inverse]
+    return index.reshape(shape), said.reshape(shape), no_fit.reshape(shape)
 
 
 def due_with_messages(rulebook, stage, start, priority=None, area=None, kind=None, *, calendar=None, suspended=None):
     """Like :func:`due` but returns ``(deadlines, messages)``."""
     book = _book(rulebook)
     start_array = np.asarray(start)
-    rows, messages = limit_rows(book, stage, priority, area, kind)
+    rows, messages, _ = limit_rows(book, stage, priority, area, kind)
     shape = np.broadcast_shapes(start_array.shape, rows.shape)
     start_array, rows = np.broadcast_to(start_array, shape), np.broadcast_to(rows, shape)
     messages = np.broadcast_to(messages, shape)
-    messages = np.where(np.char.startswith(messages.astype(str), NO_FIT), np.char.lstrip(messages.astype(str), NO_FIT),
-                        messages).astype(object)
     limits, units, hours = row_terms(book, rows)
     per_ticket = np.array([row.ticket_limit and row.limit != row.limit for row in book.time_limits] + [False])[rows]
     messages = np.where(per_ticket & (messages == ""), "该环节的时限按每张工单的办理时限(当天、N日内): "
