@@ -324,7 +324,7 @@ def _write_unit(book, f: _Formats, rulebook: Rulebook, unit: UnitResult, name: s
                          unit.paid, f.money),
         })
     for label, row in rows.items():
-        sheet.merge_range(row, 0, row, AMOUNT - 1, _label_text(rulebook, label), f.label)
+        sheet.merge_range(row, 0, row, AMOUNT - 1, total_label(rulebook, label), f.label)
         if label in values:
             formula, cached, style = values[label]
             sheet.write_formula(row, AMOUNT, formula, style, _cached(cached))
@@ -375,7 +375,7 @@ def _money_unit(rulebook: Rulebook, unit: UnitResult) -> bool:
     return bool(unit.lines) and all(line.item.unit == "元" for line in unit.lines)
 
 
-def _label_text(rulebook: Rulebook, label: str) -> str:
+def total_label(rulebook: Rulebook, label: str) -> str:
     """A total row's label as the sheet shows it, in 元 words for a money scheme (扣款合计(元))."""
     unit = rulebook.score_unit
     money = {"扣分合计": "扣款合计", "加分合计": "奖励合计"} if unit == "元" else {}

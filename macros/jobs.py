@@ -24,6 +24,7 @@ from generators.archive import Manifest, check_month, export_archive
 from generators.workbooks import write_rows
 from udfs.calendar import DayEntry, china_calendar, parse_entries
 from udfs.errors import KaoheError
+from udfs.rulebook import DEDUCTION_WORDS
 
 # The workbook's inputs (the builder creates them under these names).
 TICKETS_SHEET = "工单"        # the month's ticket export, pasted with its header row
@@ -157,12 +158,12 @@ def generate_month_from(tickets: Sequence[Sequence], *, rulebook, month: str,
         tabs["拒收"] = monthly_tabs.pop("拒收")
         notes = monthly_tabs.pop("说明")
         tabs.update(monthly_tabs)
-        unit = book.score.unit if book.score is not None else ""
+        unit = book.score_unit
         if not book.can_score:
             summary.append(table.cannot_score_reason(book))
         for r in assessment.units:
             scored = f"得分 {r.score:g}{unit}" if r.scored else "无得分"
-            apart = "".join(f"，另计{'扣款' if u == '元' else '扣分'} {v:g}{u}" for u, v in r.apart.items())
+            apart = "".join(f"，另计{DEDUCTION_WORDS[u]} {v:g}{u}" for u, v in r.apart.items())
             summary.append(f"{r.unit}: {scored}" + (f"，{r.grade}" if r.grade else "") + apart)
         tabs["说明"] = notes
         temporary = {tickets_file.name: f"工作表“{TICKETS_SHEET}”", f"{FINDINGS_SHEET}.xlsx": f"工作表“{FINDINGS_SHEET}”"}

@@ -44,14 +44,14 @@ from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 import udfs
 from generators.monthly import cannot_score_reason
-from generators.monthly_book import apart_label, band_label
+from generators.monthly_book import apart_label, band_label, total_label
 from generators.tickets import _month_bounds, _priority_rules
 from generators.workbooks import CREATED, OPTIONS
 from udfs import scoring
 from udfs.calendar import USER_KINDS, WorkCalendar, china_calendar
 from udfs.cellio import is_empty
 from udfs.errors import KaoheError
-from udfs.rulebook import CANONICAL_FIELDS, Item, Rulebook, load
+from udfs.rulebook import CANONICAL_FIELDS, DEDUCTION_WORDS, Item, Rulebook, load
 from udfs.scoring import _EPS
 from udfs.scoring_cells import kh_grade, kh_item, kh_pass, kh_payment, kh_risk, kh_total
 
@@ -232,10 +232,9 @@ class _Writer:
         self.stamp = stamp
         self.f = _Formats(book)
         self.scored = rulebook.can_score  # a score rule and items: else no score anywhere, said loudly
-        self.score_unit = rulebook.score.unit if rulebook.score is not None else "分"
+        self.score_unit = rulebook.score_unit
         # items in another unit than the score's (元 beside 分) never enter the score: they total apart
         self.aparts = list(dict.fromkeys(i.unit for i in rulebook.items if i.unit != self.score_unit)) if self.scored else []
-        self.summary_row = {}  # unit slot → 0-based 汇总 row
         self.block_cells = {}  # unit slot → {label: "考核表!$F$9"}
         self.results = []      # unit slot → {label: cached value}
 
@@ -433,7 +432,7 @@ class _Writer:
         apart_rows = {}
         for a in self.aparts:  # 元 beside a score in 分 (or the reverse): totalled apart, never in the score
             items = [i for i in book.items if i.unit == a]
-            sheet.write_string(row, NAME, f"另计{'扣款' if a == '元' else '扣分'}({a}，不计入得分)", f.label)
+            sheet.write_string(row, NAME, f"另计{DEDUCTION_WORDS[a]}({a}，不计入得分)", f.label)
             sheet.write_blank(row, PER, None, f.cell)
             for j, bonus in ((COUNT, False), (CHOSEN, True)):
                 cells = [cell(at[i.id], AMOUNT) for i in items if i.bonus == bonus]
@@ -501,12 +500,9 @@ class _Writer:
                    f"{fallback}))}}")
         party = ""
         if unit.name:
-            parties = plan.column(CANONICAL_FIELDS["party"]).values[mine]
+            parties = plan.column(CANONICAL_FIELDS["party"]).values[mine]  # each ticket carries its unit's
             if len(parties):
-                tally = {}
-                for p in parties:
-                    tally[p] = tally.get(p, 0) + 1
-                party = next(p for p in parties if tally[p] == max(tally.values()))
+                party = parties[0]
             else:
                 party = next((book.party_of(i) for i in typed
                               if not is_empty(unit.items.get(i.id, (math.nan,))[0]) and unit.items[i.id][0] > 0),
@@ -572,13 +568,8 @@ class _Writer:
         if is_empty(repeats) or not repeats:
             repeats = math.nan
         refs = [cell(row, j) for j in (COUNT, CHOSEN, REPEATS)]
-        voiding = [key for key in item.void_if if self._typed(book.item(key)) and book.party_of(book.item(key)) == aimed]
-        if voiding and typed:  # a typed bonus voided by findings (a measured one: in its count)
-            found = [unit.items.get(key, (math.nan,))[0] for key in voiding]
-            if any(not is_empty(c) and c > 0 for c in found):
-                count = 0.0
-            refs[0] = f"IF(SUM({','.join(cell(at[key], COUNT) for key in voiding)})>0,0,{refs[0]})"
-            origin += "；本月有" + "、".join(f"“{book.item(key).name}”" for key in voiding) + "的记录时不奖励"
+        if typed:  # a typed bonus voided by findings (a measured one: in its count)
+            refs[0], count, origin = self._voided(item, refs[0], count, origin, unit, at)
         args = [None if is_empty(v) else v for v in (count, chosen, repeats)]
         amount = _one(kh_item(self.reference, item.id, *args)) if applies or not typed else ""
         formula = f"KH_ITEM(考核办法,\"{_quote(item.id)}\",{','.join(refs)})"
@@ -603,43 +594,49 @@ class _Writer:
         kind, _, argument = item.measure.partition(":")
         party = book.party_of(item)
         P = plan.range(CANONICAL_FIELDS["party"])
-        own = mine & (plan.column(CANONICAL_FIELDS["party"]).values == party)
         rows = f"({plan.range('考核单位')}={unit_cell})*({plan.range('入账')}=1)*({P}=\"{_quote(party)}\")"
         tickets = f"SUMPRODUCT({rows})"
         if kind in ("overdue", "none_overdue"):
             stages = argument.split("|")
             overdue = f"SUMPRODUCT({rows}*(({plan.overdue_expression(stages)})>0))"
-            flags = plan.overdue_flags(stages)[own]
+            flags = plan.overdue_flags(stages)[mine]
             if kind == "overdue":
                 formula, value, note = overdue, float(flags.sum()), f"台账: {argument.replace('|', '或')}超时张数"
             else:  # 1 for a month without an overdue ticket; 0 when the stage is not timed (nothing to judge by)
                 timed = [s for s in stages if s in plan.stages]
                 enabled = f"OR({','.join(f'启用_{s}' for s in timed)})" if timed else "FALSE"
                 formula = f"IF(NOT({enabled}),0,IF({tickets}=0,0,IF({overdue}=0,1,0)))"
-                value = float(any(plan.enabled[s] for s in timed) and own.any() and not flags.any())
+                value = float(any(plan.enabled[s] for s in timed) and mine.any() and not flags.any())
                 note = f"台账: 本月{argument}无超时为1(该环节未计时为0)"
         elif kind == "avg_hours_over":
             limit = float(argument)
             keys = f"台账_考核单位,{unit_cell},台账_入账,1,{P},\"{_quote(party)}\""
             finished = f"COUNTIFS({keys},台账_处理时长,\">=0\")"
             total = f"SUMIFS(台账_处理时长,{keys})"
-            hours = np.array([h for h in plan.column("处理时长").values[own] if isinstance(h, (int, float))], float)
-            value = float(len(hours) > 0 and hours.mean() > limit + _EPS)
+            hours = [h for h in plan.column("处理时长").values[mine] if isinstance(h, (int, float))]
+            value = float(scoring.measured(book, item.id, hours))
             formula = f"IF({finished}=0,0,IF({total}/{finished}>{limit + _EPS!r},1,0))"
             note = f"台账: 平均处理时长超过{argument}小时为1"
         else:
             label = CANONICAL_FIELDS[argument]
-            flags = plan.column(f"{label}标记").values[own]
+            flags = plan.column(f"{label}标记").values[mine]
             formula, value, note = f"SUMPRODUCT({rows}*台账_{label}标记)", float(sum(flags)), f"台账: “{label}”为是的张数"
-        voiding = [key for key in item.void_if if self._typed(book.item(key)) and book.party_of(book.item(key)) == party]
-        if voiding:
-            cells = ",".join(xl_rowcol_to_cell(at[key], COUNT) for key in voiding)
-            formula = f"IF(SUM({cells})>0,0,{formula})"
-            found = [unit.items.get(key, (math.nan,))[0] for key in voiding]
-            if value and any(not is_empty(c) and c > 0 for c in found):
-                value = 0.0
-            note += "；本月有" + "、".join(f"“{book.item(key).name}”" for key in voiding) + "的记录时不奖励"
-        return formula, value, note
+        return self._voided(item, formula, value, note, unit, at)
+
+    def _voided(self, item: Item, count: str, value: float, note: str, unit: UnitInputs, at: dict):
+        """A bonus's count with ``void_if``: 0 when the unit has a typed count for one of the items
+        that void it (``(formula, cached value, note)``, unchanged for other items)."""
+        book = self.rulebook
+        voiding = [key for key in item.void_if if self._typed(book.item(key))
+                   and book.party_of(book.item(key)) == book.party_of(item)]
+        if not voiding:
+            return count, value, note
+        found = [unit.items.get(key, (math.nan,))[0] for key in voiding]
+        if value and any(not is_empty(c) and c > 0 for c in found):
+            value = 0.0
+        cells = ",".join(xl_rowcol_to_cell(at[key], COUNT) for key in voiding)
+        return (f"IF(SUM({cells})>0,0,{count})", value,
+                note + "；本月有" + "、".join(f"“{book.item(key).name}”" for key in voiding) + "的记录时不奖励")
 
     # -- 汇总 ----------------------------------------------------------------------------------------------
     def _summary(self, sheet) -> None:
@@ -656,7 +653,7 @@ class _Writer:
                                                 + (12,) * (len(aparts) + len(bands)))):
             column = j if j <= RISK else RISK + 1 + (j - RISK - 1)
             if self.score_unit == "元":  # a score in money: as the monthly table heads it
-                header = {"扣分合计": "扣款合计(元)", "加分合计": "奖励合计(元)", "得分": "得分(元)"}.get(header, header)
+                header = total_label(book, header)
             sheet.write_string(SUMMARY_TOP, column, header, f.header)
             sheet.set_column(column, column, width)
         history = bool(book.risks) and self.scored
@@ -672,8 +669,7 @@ class _Writer:
             sheet.set_column(first_score, first_rate + 11, 8)
             sheet.set_column(first_helper, first_helper + 23, 8, None, {"hidden": True})
         counted, names = plan.counted(), plan.units()
-        overdue = plan.overdue_flags(list(plan.stages))
-        timed = plan.timed_flags()
+        overdue, timed = (plan.column(header).values == 1 for header in ("超时", "计时"))
         this_month = int(self.month[5:7]) if self.month else None
         for slot, unit in enumerate(self.units):
             r = SUMMARY_TOP + 1 + slot

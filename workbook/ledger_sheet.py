@@ -48,6 +48,7 @@ import datetime as dt
 import re
 
 import numpy as np
+import pandas as pd
 from xlsxwriter.utility import xl_col_to_name
 
 from generators.ledger import AMOUNT_COLUMNS, NOT_ASSESSED, per_ticket, stage_fields
@@ -199,7 +200,7 @@ class LedgerPlan:
         self.columns: list[Column] = []
         self._at: dict[str, Column] = {}
         self.per_ticket = [item for item in rulebook.items if per_ticket(item)]
-        units = [rulebook.score.unit] if rulebook.score is not None else ["分"]
+        units = [rulebook.score_unit]
         self.amount_units = units + [u for u in dict.fromkeys(i.unit for i in self.per_ticket) if u not in units]
         if not self.per_ticket:  # nothing is charged per ticket: no amount column that would read as "nothing lost"
             self.amount_units = []
@@ -628,8 +629,7 @@ class LedgerPlan:
     def _capped(self, item) -> bool:
         """A per-ticket item whose category caps it: a deduction in the score's unit (as
         ``generators.ledger._cap_categories``)."""
-        score_unit = self.rulebook.score.unit if self.rulebook.score is not None else "分"
-        return not item.bonus and item.unit == score_unit and item.category in self.category_caps()
+        return not item.bonus and item.unit == self.rulebook.score_unit and item.category in self.category_caps()
 
     def _attribute(self) -> None:
         """Per per-ticket item (overdue:…, flag:…): ``第几张`` numbers the unit's tickets the item counts
@@ -675,10 +675,11 @@ class LedgerPlan:
                                  cumulative, "count", hidden=True))
             K, C = self.range(k.header), self.range(c.header)
             f = np.array([float(v) if isinstance(v, (int, float)) else np.nan for v in cumulative])
-            previous = np.zeros(n)
-            for i in np.flatnonzero(rank > 0):
-                same = (units == units[i]) & (rank == rank[i] - 1)
-                previous[i] = float(np.nansum(f[same]))
+            # the unit's previous ticket has rank k − 1 and the item's amount at k − 1 (it depends on
+            # the count alone; at 0 it is 0): f(k − 1), as the MMULT below finds it
+            by_rank = np.zeros(int(rank.max()) + 1)
+            by_rank[rank.astype(int)] = np.nan_to_num(f)
+            previous = np.where(rank > 1, by_rank[np.maximum(rank.astype(int) - 1, 0)], 0.0)
             sign = -1.0 if item.bonus else 1.0
             marginal = np.where(rank > 0, sign * (f - previous), np.nan)
             expression = (f"{'-' if item.bonus else ''}({C}-MMULT(({U}=TRANSPOSE({U}))*(TRANSPOSE({K})={K}-1)"
@@ -697,10 +698,11 @@ class LedgerPlan:
             points = caps[category]
             cap = f"{points:g}"
             charged = sum(values for *_, values in entries)
-            before = np.zeros(n)
-            for i in np.flatnonzero(counted & np.isin(units, units[charged != 0])):
-                earlier = (units == units[i]) & ((dispatch < dispatch[i]) | ((dispatch == dispatch[i]) & (order < i)))
-                before[i] = float(charged[earlier].sum())
+            # what the unit's earlier tickets (dispatch time, ties by row) took from the category
+            ordered = pd.DataFrame({"unit": units, "t": dispatch, "row": order, "charged": charged})
+            ordered = ordered.sort_values(["unit", "t", "row"], kind="stable")
+            taken = (ordered.groupby("unit")["charged"].cumsum() - ordered["charged"]).sort_index().to_numpy()
+            before = np.where(counted & np.isin(units, units[charged != 0]), taken, 0.0)
             transposed = "+".join(f"TRANSPOSE({ref})" for _, _, _, ref, _ in entries)
             b = self._add(Column(f"{category}类此前{AMOUNT_COLUMNS[entries[0][0].unit]}", (
                 f"IF({self.range('入账')}=1,MMULT(({U}=TRANSPOSE({U}))*((TRANSPOSE({T})<{T})"
