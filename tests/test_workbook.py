@@ -687,3 +687,24 @@ def test_an_item_the_export_cannot_count_is_typed_in_the_scoring_sheet(tmp_path)
     assert result.reconciles and len(result.tabs["月报_拒收"]) == 1  # the header only: nothing refused
     generated = next(row for row in result.tabs["月报_汇总"] if row and row[0] == "甲")
     assert generated[6] == pytest.approx(assessment.units[0].score)
+
+
+def test_a_bonus_for_no_overdue_ticket_needs_a_timed_ticket_as_in_the_monthly_table(tmp_path):
+    """Poyang 无超时奖 (+100 元, "全月无超时工单"): a unit whose only ticket no 处理 row fits (kind 其他)
+    had nothing timed, so nothing shows it had no overdue ticket: 0, as kaohe monthly gives."""
+    day = dt.datetime
+    tickets = [
+        {"ticket_id": "P1", "unit": "甲", "area": "城区", "kind": "故障", "dispatched_at": day(2025, 10, 13, 10, 30),
+         "accepted_at": day(2025, 10, 13, 10, 45), "closed_at": day(2025, 10, 13, 12, 50)},
+        {"ticket_id": "P2", "unit": "丙", "area": "城区", "kind": "其他", "dispatched_at": day(2025, 10, 20, 8),
+         "accepted_at": day(2025, 10, 20, 8, 20), "closed_at": day(2025, 10, 20, 12, 30)},
+    ]
+    _, rows, _, assessment, path = _built(tmp_path, "poyang", tickets)
+    assert rows["P2"]["处理及时"] == "不考核"
+    units = {u.unit: u for u in assessment.units}
+    assert units["甲"].score == pytest.approx(100) and units["丙"].score == pytest.approx(0)
+    assert _summary_row(path, "甲")["得分(元)"] == pytest.approx(100)
+    assert _summary_row(path, "丙")["得分(元)"] == pytest.approx(0)
+    scoring = openpyxl.load_workbook(path, data_only=True)["考核表"]
+    labels = {row[0] for row in scoring.iter_rows(values_only=True) if isinstance(row[0], str)}
+    assert "扣款合计(元)" in labels and "扣分合计(元)" not in labels  # the monthly table's words for money

@@ -474,7 +474,7 @@ class _Writer:
             if formula is None:
                 function = "KH_GRADE" if label == "等级" else "KH_PASS"
                 formula = f"=IF({refs['得分']}=\"\",\"\",{function}(考核办法,{refs['得分']}))"
-            sheet.merge_range(row, ID, row, PER, f"{label}({book.score.unit})" if label in ("扣分合计", "加分合计", "得分")
+            sheet.merge_range(row, ID, row, PER, total_label(book, label) if label in ("扣分合计", "加分合计", "得分")
                               else label, f.label)
             sheet.write_formula(row, COUNT, formula, f.value, cached)
             row += 1
@@ -595,7 +595,6 @@ class _Writer:
         party = book.party_of(item)
         P = plan.range(CANONICAL_FIELDS["party"])
         rows = f"({plan.range('考核单位')}={unit_cell})*({plan.range('入账')}=1)*({P}=\"{_quote(party)}\")"
-        tickets = f"SUMPRODUCT({rows})"
         if kind in ("overdue", "none_overdue"):
             stages = argument.split("|")
             overdue = f"SUMPRODUCT({rows}*(({plan.overdue_expression(stages)})>0))"
@@ -603,11 +602,17 @@ class _Writer:
             if kind == "overdue":
                 formula, value, note = overdue, float(flags.sum()), f"台账: {argument.replace('|', '或')}超时张数"
             else:  # 1 for a month without an overdue ticket; 0 when the stage is not timed (nothing to judge by)
+                # as kaohe monthly: some ticket of the unit must have been timed at the stage
                 timed = [s for s in stages if s in plan.stages]
-                enabled = f"OR({','.join(f'启用_{s}' for s in timed)})" if timed else "FALSE"
-                formula = f"IF(NOT({enabled}),0,IF({tickets}=0,0,IF({overdue}=0,1,0)))"
-                value = float(any(plan.enabled[s] for s in timed) and mine.any() and not flags.any())
-                note = f"台账: 本月{argument}无超时为1(该环节未计时为0)"
+                terms = "+".join(f"ISNUMBER({plan.range(f'{s}截止')})*启用_{s}" for s in timed) or "0"
+                judged = f"SUMPRODUCT({rows}*(({terms})>0))"
+                formula = f"IF({judged}=0,0,IF({overdue}=0,1,0))"
+                deadlines = np.zeros(plan.rows, bool)
+                for s in timed:
+                    if plan.enabled[s]:
+                        deadlines |= np.array([isinstance(v, dt.datetime) for v in plan.column(f"{s}截止").values])
+                value = float((deadlines & mine).any() and not flags.any())
+                note = f"台账: 本月{argument}无超时为1(本单位没有计时的工单为0)"
         elif kind == "avg_hours_over":
             limit = float(argument)
             keys = f"台账_考核单位,{unit_cell},台账_入账,1,{P},\"{_quote(party)}\""
