@@ -4,6 +4,9 @@ import csv
 import datetime as dt
 import hashlib
 import json
+import re
+import shutil
+import zipfile
 
 import numpy as np
 import openpyxl
@@ -11,6 +14,7 @@ import pytest
 import xlsxwriter
 
 import udfs
+from generators import archive
 from generators.archive import export_archive, verify_archive
 from udfs.errors import KaoheError
 
@@ -139,9 +143,10 @@ def test_manifest_matches_the_files(workbook, tmp_path):
     assert raw.startswith(b"\xef\xbb\xbf")
     with open(out / "manifest.csv", encoding="utf-8-sig", newline="") as stream:
         rows = list(csv.reader(stream))
-    assert rows[0] == ["文件", "工作表", "行数", "SHA-256"]
-    assert rows[1:] == [[f.file, f.sheet, str(f.rows), f.sha256] for f in manifest.files]
-    for name, sheet, count, digest in rows[1:]:
+    assert rows[0] == ["文件", "工作表", "行数", "SHA-256", "月份", "来源工作簿", "来源工作簿 SHA-256", "电话号码"]
+    assert rows[1:] == [[f.file, f.sheet, str(f.rows), f.sha256, MONTH, workbook.name, _sha(workbook), "未脱敏"]
+                        for f in manifest.files]
+    for name, sheet, count, digest, *_ in rows[1:]:
         assert digest == _sha(out / name)
         assert openpyxl.load_workbook(out / name)[sheet].max_row - 1 == int(count)
     meta = json.loads((out / "manifest.json").read_text("utf-8"))
@@ -149,6 +154,12 @@ def test_manifest_matches_the_files(workbook, tmp_path):
     assert meta["source_sha256"] == _sha(workbook)
     assert meta["masked"] is False and meta["program"] == f"kaohe {udfs.__version__}"
     assert [f["sha256"] for f in meta["files"]] == [r[3] for r in rows[1:]]
+    # Each file states month, sheet, source, masking and program again in its document properties.
+    book = openpyxl.load_workbook(out / "2025-10_拒收.xlsx")
+    assert book.properties.title.startswith(f"{MONTH} ")
+    assert {p.name: p.value for p in book.custom_doc_props.props} == {
+        "考核月份": MONTH, "工作表": "拒收", "来源工作簿": workbook.name, "来源工作簿 SHA-256": _sha(workbook),
+        "电话号码已脱敏": False, "程序": f"kaohe {udfs.__version__}"}
 
 
 def test_same_input_gives_byte_identical_archive(workbook, tmp_path):
@@ -237,3 +248,316 @@ def test_archives_a_real_ledger(tmp_path):
     assert phones and all("****" in str(p) for p in phones if p)
     ids = [r[header.index("工单号")] for r in sheet.iter_rows(min_row=2, values_only=True)]
     assert ids == list(ledger.rows["ticket_id"].astype(str))
+
+
+# --- verify trusts nothing in the manifest ---------------------------------------------------
+
+TABS = ("2025-10_台账.xlsx", "2025-10_拒收.xlsx")
+
+
+@pytest.fixture(scope="module")
+def archives(tmp_path_factory):
+    """One masked and one unmasked archive of the small ledger, made once; tests work on copies."""
+    base = tmp_path_factory.mktemp("archives")
+    source = _ledger_workbook(base / "台账_2025-10.xlsx")
+    export_archive(source, month=MONTH, out_dir=base / "masked", mask_phones=True)
+    export_archive(source, month=MONTH, out_dir=base / "plain")
+    return base
+
+
+def _copy(archives, tmp_path, which="masked"):
+    out = tmp_path / which
+    shutil.copytree(archives / which, out)
+    assert verify_archive(out) == []
+    return out
+
+
+def _manifests(out):
+    with open(out / "manifest.csv", encoding="utf-8-sig", newline="") as stream:
+        rows = list(csv.reader(stream))
+    return rows, json.loads((out / "manifest.json").read_text("utf-8"))
+
+
+def _save(out, rows=None, meta=None):
+    if rows is not None:
+        with open(out / "manifest.csv", "w", encoding="utf-8-sig", newline="") as stream:
+            csv.writer(stream, lineterminator="\r\n").writerows(rows)
+    if meta is not None:
+        (out / "manifest.json").write_text(json.dumps(meta, ensure_ascii=False), "utf-8")
+
+
+def _rewrite(path, member, change):
+    """Rewrite one part of an .xlsx (a zip) and return the file's new SHA-256."""
+    with zipfile.ZipFile(path) as old:
+        parts = [(info, old.read(info)) for info in old.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as new:
+        for info, data in parts:
+            new.writestr(info, change(data) if info.filename == member else data)
+    return _sha(path)
+
+
+def _reseal(out, name, digest):
+    """Record a file's new checksum in both manifests, as a careful attacker would."""
+    rows, meta = _manifests(out)
+    for row in rows[1:]:
+        if row[0] == name:
+            row[3] = digest
+    for item in meta["files"]:
+        if item["file"] == name:
+            item["sha256"] = digest
+    _save(out, rows, meta)
+
+
+def _chinese_first(problems):
+    assert problems
+    for problem in problems:
+        assert re.search("[\u4e00-\u9fff]", problem.split(" / ")[0]), problem
+
+
+@pytest.mark.parametrize("hostile", ["../masked/{name}", "{absolute}", "C:{name}", "C:\\\\masked\\\\{name}",
+                                     "..\\\\masked\\\\{name}", "sub/{name}", "./{name}", ".."])
+def test_verify_refuses_files_outside_the_folder(archives, tmp_path, monkeypatch, hostile):
+    """An empty folder with a manifest pointing elsewhere must not verify, nor hash anything outside."""
+    source = _copy(archives, tmp_path)
+    empty = tmp_path / "empty"
+    (empty / "sub").mkdir(parents=True)
+    shutil.copy(source / TABS[0], empty / "sub" / TABS[0])
+    rows, meta = _manifests(source)
+    for row, item in zip(rows[1:], meta["files"], strict=True):
+        row[0] = item["file"] = hostile.format(name=row[0], absolute=source / row[0])
+    _save(empty, rows, meta)
+    hashed = []
+    monkeypatch.setattr(archive, "file_sha256", lambda path: hashed.append(path) or _sha(path))
+
+    problems = verify_archive(empty)
+    _chinese_first(problems)
+    for n, name in ((2, rows[1][0]), (3, rows[2][0])):
+        assert any(f"manifest.csv 清单第{n}行的文件名“{name[:60]}" in p and "”不在归档文件夹内 / " in p
+                   and "not inside" in p for p in problems), problems
+    assert any(f"manifest.json 清单第1项的文件名“{rows[1][0][:60]}" in p and "不在归档文件夹内" in p for p in problems)
+    assert any("没有列出任何可核对的归档文件" in p for p in problems)
+    assert hashed == []
+
+
+def test_verify_refuses_symlinks_out_of_the_folder(archives, tmp_path):
+    source = _copy(archives, tmp_path)
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    for name in (*TABS, "manifest.csv", "manifest.json"):
+        (linked / name).symlink_to(source / name)
+    problems = verify_archive(linked)
+    _chinese_first(problems)
+    assert any("清单 manifest.csv 不是普通文件" in p for p in problems)
+    for name in TABS:
+        shutil.copy(source / name, tmp_path / name)
+        (linked / name).unlink()
+        (linked / name).symlink_to(tmp_path / name)
+    for name in ("manifest.csv", "manifest.json"):
+        (linked / name).unlink()
+        shutil.copy(source / name, linked / name)
+    problems = verify_archive(linked)
+    assert any(f"manifest.csv 清单第2行的文件名“{TABS[0]}”不在归档文件夹内" in p for p in problems), problems
+    assert not any("校验值不符" in p for p in problems)
+
+
+def test_verify_cross_checks_month_and_source(archives, tmp_path):
+    out = _copy(archives, tmp_path)
+    rows, meta = _manifests(out)
+
+    _save(out, meta={**meta, "month": "2025-11"})
+    problems = verify_archive(out)
+    assert any(p.startswith("月份不一致") and "“2025-11” 见于 manifest.json" in p and "2025-10_台账.xlsx 的文档属性" in p
+               for p in problems), problems
+    assert len(problems) == 1
+
+    _save(out, meta={**meta, "source": "别的台账.xlsx"})
+    assert any(p.startswith("来源工作簿不一致") and "别的台账.xlsx" in p and "manifest.csv 清单第2行" in p
+               for p in verify_archive(out))
+    _save(out, meta={**meta, "source_sha256": "0" * 64})
+    assert any(p.startswith("来源工作簿 SHA-256不一致") for p in verify_archive(out))
+
+    _save(out, [rows[0], *[[*r[:4], "2025-09", *r[5:]] for r in rows[1:]]], meta)
+    problems = verify_archive(out)
+    assert any(p.startswith("月份不一致") and "manifest.csv 清单第2行" in p and "2025-09" in p for p in problems)
+
+    # Files renamed to another month, both manifests edited to match: the files themselves still say 2025-10.
+    for row, item in zip(rows[1:], meta["files"], strict=True):
+        (out / row[0]).rename(out / row[0].replace(MONTH, "2025-11"))
+        row[0] = item["file"] = row[0].replace(MONTH, "2025-11")
+        row[4] = "2025-11"
+    _save(out, rows, {**meta, "month": "2025-11"})
+    problems = verify_archive(out)
+    _chinese_first(problems)
+    assert any(p.startswith("月份不一致") and "“2025-10” 见于 2025-11_台账.xlsx 的标题、2025-11_台账.xlsx 的文档属性" in p
+               for p in problems), problems
+    assert verify_archive(archives / "masked") == []
+
+
+def test_verify_decides_masking_itself(archives, tmp_path):
+    # A masked archive with masked=false in manifest.json: the csv and the files disagree.
+    out = _copy(archives, tmp_path)
+    rows, meta = _manifests(out)
+    _save(out, meta={**meta, "masked": False})
+    problems = verify_archive(out)
+    assert problems == [p for p in problems if p.startswith("电话号码是否脱敏不一致")] and len(problems) == 1
+    assert "未脱敏 见于 manifest.json" in problems[0] and "已脱敏 见于 manifest.csv 清单第2行" in problems[0]
+
+    # An unmasked archive whose manifests claim masking: the files disagree, and the phones are found.
+    plain = _copy(archives, tmp_path, "plain")
+    rows, meta = _manifests(plain)
+    _save(plain, [rows[0], *[[*r[:7], "已脱敏"] for r in rows[1:]]], {**meta, "masked": True})
+    problems = verify_archive(plain)
+    _chinese_first(problems)
+    assert any(p.startswith("电话号码是否脱敏不一致") and "2025-10_台账.xlsx 的文档属性" in p for p in problems)
+    assert any(p.startswith("脱敏归档中仍有电话号码: 2025-10_台账.xlsx 台账!B2") for p in problems), problems
+    assert any(p.startswith("脱敏归档中仍有电话号码: 2025-10_拒收.xlsx 拒收!C2") for p in problems), problems
+
+    # Honestly unmasked: verifies, but says so.
+    result = verify_archive(archives / "plain")
+    assert result == [] and result.masked is False
+    assert any("未脱敏" in note for note in result.notes)
+    assert verify_archive(archives / "masked").notes == [] and verify_archive(archives / "masked").masked is True
+
+
+@pytest.mark.parametrize("spelling", ["+86 138-1234-5678", "(0750)3456789", "１３８ １２３４ ５６７８"])
+def test_verify_finds_a_phone_put_back_into_a_masked_archive(archives, tmp_path, spelling):
+    out = _copy(archives, tmp_path)
+    name = TABS[0]
+    digest = _rewrite(out / name, "xl/worksheets/sheet1.xml",
+                      lambda data: data.replace(b"138****5678", spelling.encode(), 1))
+    _reseal(out, name, digest)
+    problems = verify_archive(out)
+    assert len(problems) == 1 and problems[0].startswith(f"脱敏归档中仍有电话号码: {name} 台账!B2"), problems
+
+
+def test_flipping_masked_everywhere_still_shows_unmasked(archives, tmp_path):
+    """Manifests and file properties all rewritten to masked=false: nothing left to contradict,
+    so the check passes, but the result says plainly that the archive is not masked."""
+    out = _copy(archives, tmp_path)
+    for name in TABS:
+        _reseal(out, name, _rewrite(out / name, "docProps/custom.xml",
+                                    lambda data: data.replace(b"<vt:bool>true</vt:bool>", b"<vt:bool>false</vt:bool>")))
+    rows, meta = _manifests(out)
+    _save(out, [rows[0], *[[*r[:7], "未脱敏"] for r in rows[1:]]], {**meta, "masked": False})
+    result = verify_archive(out)
+    assert result == [] and result.masked is False
+    assert any("未脱敏" in note for note in result.notes)
+
+
+def test_verify_reports_extra_duplicate_and_miscounted_files(archives, tmp_path):
+    out = _copy(archives, tmp_path)
+    shutil.copy(out / TABS[0], out / "2025-10_台账 (2).xlsx")
+    assert verify_archive(out) == ["清单外的文件: 2025-10_台账 (2).xlsx / file not in the manifest: 2025-10_台账 (2).xlsx"]
+    (out / "2025-10_台账 (2).xlsx").unlink()
+
+    rows, meta = _manifests(out)
+    _save(out, [*rows, rows[1]], {**meta, "files": [*meta["files"], meta["files"][0]]})
+    problems = verify_archive(out)
+    _chinese_first(problems)
+    assert any(p.startswith(f"manifest.csv 清单第4行重复列出文件“{TABS[0]}”（已见于manifest.csv 清单第2行）")
+               for p in problems), problems
+    assert any(p.startswith(f"manifest.json 清单第3项重复列出文件“{TABS[0]}”") for p in problems)
+
+    # Row count edited consistently in both manifests: the file itself disagrees.
+    rows[1][2] = "30"
+    meta["files"][0]["rows"] = 30
+    _save(out, rows, meta)
+    assert verify_archive(out) == [(f"行数不符: {TABS[0]}（manifest.csv 清单第2行 30，实际 3） / "
+                                    f"row count mismatch: {TABS[0]} (manifest 30, actual 3)")]
+
+    # A sheet slipped into an archived file is reported (and checked for phones).
+    rows[1][2], meta["files"][0]["rows"] = "3", 3
+    _save(out, rows, meta)
+    book = xlsxwriter.Workbook(str(out / TABS[1]))
+    book.add_worksheet("拒收").write_string(0, 0, "原因")
+    book.add_worksheet("附加").write_string(0, 0, f"电话 {PHONE}")
+    book.close()
+    _reseal(out, TABS[1], _sha(out / TABS[1]))
+    problems = verify_archive(out)
+    assert any(p.startswith(f"{TABS[1]} 中有清单外的工作表: 附加") for p in problems), problems
+    assert any(p.startswith(f"脱敏归档中仍有电话号码: {TABS[1]} 附加!A1") for p in problems)
+
+
+def test_neutralised_manifest_cells_read_back(tmp_path):
+    """Sheet and source names that start like a formula are written to manifest.csv with a leading
+    ' (so no spreadsheet runs them) and read back as they were."""
+    source = tmp_path / "-台账.xlsx"
+    book = xlsxwriter.Workbook(str(source))
+    for name in ("=台账", "+拒收", "@拒收"):
+        book.add_worksheet(name).write_string(0, 0, "工单号")
+    book.close()
+    out = tmp_path / "archive"
+    manifest = export_archive(source, month=MONTH, out_dir=out)
+    assert [f.sheet for f in manifest.files] == ["=台账", "+拒收", "@拒收"]
+    text = (out / "manifest.csv").read_text("utf-8-sig")
+    assert ",'=台账," in text and ",'+拒收," in text and ",'-台账.xlsx," in text
+    assert verify_archive(out) == []
+
+
+_HOSTILE = [
+    ("manifest.json", b"{"),
+    ("manifest.json", b"[]"),
+    ("manifest.json", b'"files"'),
+    ("manifest.json", b'{"files": {"file": "x"}}'),
+    ("manifest.json", (b'{"month": ["2025-10"], "masked": "false", "source": 5, "source_sha256": null,'
+                       b' "files": [1, {"file": 5, "rows": true}, {"file": "x", "rows": 1e400, "sha256": NaN}]}')),
+    ("manifest.json", b'{"files": [{"rows": ' + b"9" * 5000 + b"}]}"),
+    ("manifest.json", b'{"month": "2025-10", "files": [{"rows": 1' + b"0" * 400 + b"}]}"),
+    ("manifest.json", b"[" * 100_000),
+    ("manifest.json", b'\xff\xfe{"files": []}'),
+    ("manifest.json", b'{"files": [{"file": "2025-10_\\u0000\\u001b[2J.xlsx"}]}'),
+    ("manifest.csv", b"\xff\xfe\x00\x00"),
+    ("manifest.csv", b""),
+    ("manifest.csv", "文件,工作表,行数,SHA-256\r\n2025-10_台账.xlsx,台账,3,abc\r\n".encode()),
+    ("manifest.csv", "文件,工作表,行数,SHA-256,月份,来源工作簿,来源工作簿 SHA-256,电话号码\r\n".encode()),
+    ("manifest.csv", "文件,工作表,行数,SHA-256,月份,来源工作簿,来源工作簿 SHA-256,电话号码\r\n"
+                     f"2025-10_台账.xlsx,台账,{'9' * 5000},{'f' * 64},2025-13,,x,false\r\n"
+                     "2025-10_拒收.xlsx,拒收\r\n\"a\r\nb\",\0,-1,,,,,\r\n".encode()),
+    ("manifest.csv", b'"' + b"x" * 200_000 + b'"\r\n'),
+]
+
+
+@pytest.mark.parametrize(("name", "content"), _HOSTILE, ids=range(len(_HOSTILE)))
+def test_hostile_manifests_give_problems_never_a_traceback(archives, tmp_path, capsys, name, content):
+    from generators.cli import main
+
+    out = _copy(archives, tmp_path)
+    (out / name).write_bytes(content)
+    problems = verify_archive(out)
+    _chinese_first(problems)
+    assert all("\x00" not in p and "\x1b" not in p for p in problems)
+    assert main(["archive", "--verify", "--out", str(out)]) == 1
+    assert "发现" in capsys.readouterr().out
+
+
+def test_hostile_archived_files_give_problems(archives, tmp_path):
+    out = _copy(archives, tmp_path)
+    (out / TABS[0]).write_bytes(b"PK\x03\x04 not really a zip")
+    _reseal(out, TABS[0], _sha(out / TABS[0]))
+    bomb = b'<?xml version="1.0"?><!DOCTYPE p [<!ENTITY a "aaaaaaaaaa">]><Properties>&a;</Properties>'
+    _reseal(out, TABS[1], _rewrite(out / TABS[1], "docProps/custom.xml", lambda data: bomb))
+    problems = verify_archive(out)
+    _chinese_first(problems)
+    assert any(p.startswith(f"无法读取 {TABS[0]}（不是有效的 .xlsx）") for p in problems), problems
+    assert any(p.startswith(f"无法读取 {TABS[1]}（不是有效的 .xlsx）") for p in problems), problems
+
+
+def test_archive_files_are_written_atomically(workbook, tmp_path, monkeypatch):
+    """A write that fails leaves the archived file as it was, and no temporary file behind."""
+    out = tmp_path / "archive"
+    export_archive(workbook, month=MONTH, out_dir=out, mask_phones=True)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    written = []
+    close = xlsxwriter.Workbook.close
+
+    def failing_close(self):
+        written.append(self.filename)
+        close(self)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(xlsxwriter.Workbook, "close", failing_close)
+    with pytest.raises(KaoheError, match=f"无法写.*{TABS[0]}") as err:
+        export_archive(workbook, month=MONTH, out_dir=out)  # unmasked: different bytes
+    assert ".tmp" not in str(err.value)
+    assert written and all(name.endswith(".tmp") for name in written)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
