@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import sys
@@ -60,27 +61,31 @@ def _wrote(path: Path, existed: bool) -> None:
 
 
 def _write_ledger(tickets: Path, book, month: str, path: Path, *, appendix3: bool = False):
-    """Import, compute, write and report one ledger; returns it (``.reconciles`` says whether
-    the counts reconcile)."""
+    """Import, compute, write and report one ledger; returns it and the import."""
     from generators.ledger import ledger_from_export, write_ledger
     from udfs.calendar import china_calendar
 
     calendar = china_calendar()
     ledger, imported = ledger_from_export(tickets, book, month, calendar=calendar)
     existed = path.exists()
-    write_ledger(ledger, path, rulebook=book, month=month, calendar_version=calendar.version, appendix3=appendix3)
-    _report_ledger(ledger, imported, book)
+    notices = write_ledger(ledger, path, rulebook=book, month=month, calendar_version=calendar.version,
+                           appendix3=appendix3)
+    _report_ledger(ledger, imported, book, month)
+    for notice in notices:
+        print(f"  ！ {notice}")
     _wrote(path, existed)
-    return ledger
+    return ledger, imported
 
 
-def _report_ledger(ledger, imported, book) -> None:
+def _report_ledger(ledger, imported, book, month: str) -> None:
     """The import's and the ledger's counts and rejections, then per stage the tickets timed and
     not; the stages the export cannot time; the system's own deadlines that differ; the
     late-December calendar caveat."""
     from generators.ledger import NOT_ASSESSED, NOTES, stage_fields, untimed_stages
 
     print(imported.summary())
+    if imported.month_doubt(month):
+        print(f"！ {imported.month_doubt(month)}")
     print(f"读入 {ledger.read} 行 = 入账 {len(ledger.rows)} 行 + 拒收 {len(ledger.rejected)} 行"
           f"{'' if ledger.reconciles else '  ！不平衡 / does not reconcile'}")
     for reason, count in ledger.rejected["原因"].str.replace(r"[:：(].*", "", regex=True).value_counts().items():
@@ -110,8 +115,9 @@ def _report_ledger(ledger, imported, book) -> None:
 
 
 def _write_monthly(ledger, book, month: str, path: Path, *, tickets: Path, findings: Path | None,
-                   history: Path | None, password: str = "", timeliness_only: bool = False):
-    """Assess the month from a computed ledger, write the table (and the history); returns
+                   history: Path | None, password: str = "", timeliness_only: bool = False, imported=None):
+    """Assess the month from a computed ledger, write the table and the history, and only then
+    report (the import's and ledger's counts first, when ``imported`` is given); returns
     ``(assessment, history read or None, balanced)``, balanced when every ticket and findings
     row is accounted for."""
     from generators import monthly as table
@@ -126,6 +132,10 @@ def _write_monthly(ledger, book, month: str, path: Path, *, tickets: Path, findi
     write_monthly(assessment, path, calendar_version=china_calendar().version, password=password,
                   sources={"工单": tickets.name, "考核记录": findings.name if findings else "",
                            "考核历史": history.name if history else ""})
+    if past is not None:
+        table.update_history(history, assessment)
+    if imported is not None:
+        _report_ledger(ledger, imported, book, month)
     if found is not None:
         counts = assessment.counts
         print(f"考核记录 {findings.name}: 读入 {counts['记录读入']} 行 = 采用 {counts['记录采用']} 行"
@@ -152,7 +162,6 @@ def _write_monthly(ledger, book, month: str, path: Path, *, tickets: Path, findi
         for warning in result.warnings:
             print(f"    ！ {warning}")
     if past is not None:
-        table.update_history(history, assessment)
         print(f"已更新考核历史 / history updated: {history}")
     _wrote(path, existed)
     return assessment, past, ledger.reconciles and (found is None or found.reconciles)
@@ -182,7 +191,7 @@ def _demo(options) -> int:
     print(f"示例月份 {month}，考核办法 {book.title}({book.name})")
     print(f"示例输入 / inputs: {export.name}(工单导出)、{findings.name}(考核记录)、{history.name}(前三个月)")
     ledger_path = out / f"台账_{month}.xlsx"
-    ledger = _write_ledger(export, book, month, ledger_path, appendix3=True)
+    ledger, _ = _write_ledger(export, book, month, ledger_path, appendix3=True)
     monthly_path = out / f"月度考核表_{month}.xlsx"
     assessment, past, balanced = _write_monthly(ledger, book, month, monthly_path, tickets=export, findings=findings,
                                                 history=history)
@@ -204,7 +213,8 @@ def _ledger(options) -> int:
     book = rulebooks.load(options.rulebook)
     tickets = Path(options.tickets)
     path = _output(options.out, tickets.with_name(f"台账_{month}.xlsx"), ".xlsx", [tickets])
-    return 0 if _write_ledger(tickets, book, month, path, appendix3=options.appendix3).reconciles else 1
+    ledger, imported = _write_ledger(tickets, book, month, path, appendix3=options.appendix3)
+    return 0 if ledger.reconciles and not imported.month_doubt(month) else 1
 
 
 def _monthly(options) -> int:
@@ -219,12 +229,12 @@ def _monthly(options) -> int:
                    [tickets, options.findings, options.history])
     calendar = china_calendar()
     ledger, imported = ledger_from_export(tickets, book, month, calendar=calendar)
-    _report_ledger(ledger, imported, book)
     _, _, balanced = _write_monthly(ledger, book, month, path, tickets=tickets,
                                     findings=Path(options.findings) if options.findings else None,
                                     history=Path(options.history) if options.history else None,
-                                    password=options.password, timeliness_only=options.timeliness_only)
-    return 0 if balanced else 1
+                                    password=options.password, timeliness_only=options.timeliness_only,
+                                    imported=imported)
+    return 0 if balanced and not imported.month_doubt(month) else 1
 
 
 def _build_workbook(book, path: Path, *, month: str | None, tickets: Path | None, units=(), rows: int | None = None,
@@ -285,6 +295,8 @@ def _archive(options) -> int:
         problems = verify_archive(options.out)
         for problem in problems:
             print(f"  ✗ {problem}")
+        for note in problems.notes:
+            print(f"  ！ {note}")
         print("归档核对通过 / archive verified" if not problems
               else f"发现 {len(problems)} 个问题 / {len(problems)} problem(s) found")
         return 0 if not problems else 1
@@ -401,18 +413,63 @@ def parser() -> argparse.ArgumentParser:
     return main
 
 
-def _console_safe() -> None:
-    """A console that cannot show a character (GBK on Chinese Windows, output redirected) gets a
-    replacement for it instead of ending the run with a traceback."""
-    for stream in (sys.stdout, sys.stderr):
+class _Console:
+    """A console stream that cannot end the run: characters it cannot show (GBK on Chinese
+    Windows, output redirected) are replaced, and once its reader has gone (`kaohe … | head`)
+    the rest is dropped, so every file is still written and the exit code still tells."""
+
+    def __init__(self, stream):
+        self.stream, self.closed_pipe = stream, False
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")
 
+    def write(self, text: str) -> int:
+        if not self.closed_pipe:
+            try:
+                self.stream.write(text)
+            except (BrokenPipeError, ValueError, OSError):  # ValueError: the stream was closed
+                self._lost()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.closed_pipe:
+            try:
+                self.stream.flush()
+            except (BrokenPipeError, ValueError, OSError):
+                self._lost()
+
+    def _lost(self) -> None:
+        self.closed_pipe = True
+        with contextlib.suppress(OSError, ValueError, AttributeError):  # no flush at exit onto the closed pipe
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
+def _message(err: BaseException) -> str:
+    """A Chinese-first message for what went wrong outside the program's own checks."""
+    if isinstance(err, KeyboardInterrupt):
+        return "已中断(Ctrl+C)；未写完的文件没有留下，已有的文件未改动 / interrupted: no half-written file was left"
+    if isinstance(err, MemoryError):
+        return "内存不足，无法完成；请把工单分成几个文件 / out of memory: split the export"
+    where = f" {err.filename}" if getattr(err, "filename", None) else ""
+    if isinstance(err, PermissionError):
+        return f"无法读写{where}: 没有权限，或文件正被其他程序(如 Excel)打开 / permission denied: {err}"
+    if isinstance(err, IsADirectoryError):
+        return f"无法读写{where}: 这是一个文件夹，应为文件 / is a folder: {err}"
+    if isinstance(err, (NotADirectoryError, FileNotFoundError)):
+        return f"找不到{where}: 路径中的文件夹不存在或不是文件夹 / no such file or folder: {err}"
+    if getattr(err, "errno", None) == 28:
+        return f"磁盘已满{where} / disk full: {err}"
+    return f"无法读写{where}: {err.strerror or err} / {err}"
+
 
 def main(argv: list[str] | None = None) -> int:
-    _console_safe()
-    options = parser().parse_args(argv)
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Console(sys.stdout), _Console(sys.stderr)
     try:
+        options = parser().parse_args(argv)
         return options.run(options)
     except UsageError as err:
         print(f"用法错误 / usage error: {err}", file=sys.stderr)
@@ -420,10 +477,17 @@ def main(argv: list[str] | None = None) -> int:
     except KaoheError as err:
         print(f"错误 / error: {err}", file=sys.stderr)
         return 1
-    except BrokenPipeError:  # the reader of our output went away (`kaohe … | head`): files are written
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        print("输出管道已关闭，其余屏幕输出未显示 / output pipe closed", file=sys.stderr)
+    except KeyboardInterrupt as err:
+        print(_message(err), file=sys.stderr)
+        return 130
+    except (OSError, MemoryError) as err:  # the program's own writes say more; this catches the rest
+        print(f"错误 / error: {_message(err)}", file=sys.stderr)
         return 1
+    finally:
+        if sys.stdout.closed_pipe:
+            print("输出管道已关闭，其余屏幕输出未显示(文件均已写出) / output pipe closed", file=sys.stderr)
+        sys.stdout.flush()
+        sys.stdout, sys.stderr = streams
 
 
 if __name__ == "__main__":

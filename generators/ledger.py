@@ -20,14 +20,21 @@ import pandas as pd
 from xlsxwriter.utility import xl_col_to_name
 
 import udfs
-from generators.tickets import FLAG_TRUE, id_keys
-from generators.workbooks import new_workbook
+from generators.tickets import FLAG_TRUE, SOURCE_FILE, SOURCE_ROW, id_keys
+from generators.workbooks import (
+    EXCEL_COLUMNS,
+    EXCEL_TEXT,
+    LONG_TEXT_SHEET,
+    new_workbook,
+    part_name,
+    row_parts,
+    split_long_texts,
+)
 from udfs import scoring
 from udfs.calendar import WorkCalendar, china_calendar
 from udfs.rulebook import CANONICAL_FIELDS, Rulebook
 from udfs.timeliness import deadline_with_messages, elapsed_with_messages, judge, parse_limit, parse_suspensions
 
-SOURCE_ROW = "source_row"
 REJECTED_COLUMNS = ("源文件", "源行号", "工单号", "列", "原值", "原因")
 CHUNK_ROWS = 10_000  # rows converted to Python values at a time by the writers
 
@@ -42,6 +49,7 @@ class Ledger:
     stages: tuple[str, ...]
     read: int
     caveat: str = ""
+    extras: tuple[str, ...] = ()  # the export's own columns (not canonical fields) kept in ``rows``
 
     @property
     def reconciles(self) -> bool:
@@ -236,8 +244,12 @@ def compute_ledger(tickets: pd.DataFrame, rulebook: Rulebook, *, as_of: np.datet
             assessed &= ~(lacking | backwards)
         limits, units, hours = scoring.row_terms(rulebook, np.where(assessed, index, -1))
         _ticket_limits(rulebook, frame, stage, index, assessed, limits, units, notes)
+        # suspended time after the stage was finished (or after the month, while unfinished) cannot count
+        bound = np.where(np.isnat(end), np.datetime64(as_of, "s"), end)
+        counted, cut = suspensions.clipped(start, bound)
+        _note(notes, cut & assessed, f"“{stage}”环节: 挂起时间超出{stage}完成时间(或考核月末)，超出部分不计")
         deadlines, messages = deadline_with_messages(start, limits, units, hours=hours, calendar=calendar,
-                                                     suspended=suspensions)
+                                                     suspended=counted)
         reject(messages != "", start_label, messages)
         ontime, overdue, finished = judge(deadlines, end, as_of)
         overdue = np.where(assessed, overdue, np.nan)
@@ -246,7 +258,7 @@ def compute_ledger(tickets: pd.DataFrame, rulebook: Rulebook, *, as_of: np.datet
     bad = problems != ""
     keep = ~bad
     kept = [f for f in CANONICAL_FIELDS if f in frame.columns]
-    kept += [c for c in frame.columns if c not in CANONICAL_FIELDS and c != SOURCE_ROW]
+    kept += [c for c in frame.columns if c not in CANONICAL_FIELDS and c not in (SOURCE_ROW, SOURCE_FILE)]
     picked = np.flatnonzero(keep)
     out = frame[kept].take(picked)  # the one copy of the tickets' columns
     out.index = pd.RangeIndex(len(out))
@@ -270,14 +282,15 @@ def compute_ledger(tickets: pd.DataFrame, rulebook: Rulebook, *, as_of: np.datet
     _attribute(out, rulebook)
     rows_in_source = frame[SOURCE_ROW].to_numpy() if SOURCE_ROW in frame.columns else np.arange(n) + 2
     rejected = pd.DataFrame({
-        "源文件": source,
+        "源文件": frame[SOURCE_FILE].to_numpy(object)[bad] if SOURCE_FILE in frame.columns else source,
         "源行号": rows_in_source[bad],
         "工单号": ids[bad].fillna("").to_numpy(object),
         "列": columns[bad],
         "原值": [_original(frame, label, c, i) for c, i in zip(columns[bad], np.flatnonzero(bad))],
         "原因": problems[bad],
     })
-    return Ledger(out, rejected, tuple(computed), n, _caveat(calendar, out, computed, keep, as_of))
+    return Ledger(out, rejected, tuple(computed), n, _caveat(calendar, out, computed, keep, as_of),
+                  tuple(c for c in kept if c not in CANONICAL_FIELDS))
 
 
 def _caveat(calendar: WorkCalendar, rows: pd.DataFrame, computed, keep: np.ndarray, as_of) -> str:
@@ -528,8 +541,10 @@ def ledger_from_export(path, rulebook: Rulebook, month: str, *, calendar: WorkCa
     ledger = compute_ledger(imported.tickets, rulebook, as_of=as_of, calendar=calendar, source=Path(path).name,
                             headers=imported.columns)
     rejected = pd.concat([imported.rejected, ledger.rejected], ignore_index=True)
-    rejected = rejected.sort_values("源行号", kind="stable").reset_index(drop=True)
-    return Ledger(ledger.rows, rejected[list(REJECTED_COLUMNS)], ledger.stages, imported.read, ledger.caveat), imported
+    order = {name: k for k, name in enumerate(dict.fromkeys(rejected["源文件"]))}  # sheet by sheet, then by row
+    rejected = rejected.sort_values(["源文件", "源行号"], key=lambda c: c.map(order) if c.name == "源文件" else c,
+                                    kind="stable").reset_index(drop=True)
+    return dataclasses.replace(ledger, rejected=rejected[list(REJECTED_COLUMNS)], read=imported.read), imported
 
 
 def _original(frame, fields, column_label, index) -> str:
@@ -539,50 +554,52 @@ def _original(frame, fields, column_label, index) -> str:
 
 
 def write_ledger(ledger: Ledger, path: Path, *, rulebook: Rulebook, month: str, calendar_version: str,
-                 appendix3: bool = False) -> None:
+                 appendix3: bool = False) -> list[str]:
     """Write the ledger workbook: 台账 (frozen header, filters, overdue rows highlighted,
     A4 landscape with the header repeated), 拒收 (every rejected row and why), 说明 (versions,
     counts), and with ``appendix3`` the same tickets in the layout of seed 004's 附件3
-    (:data:`APPENDIX3_SHEET`)."""
+    (:data:`APPENDIX3_SHEET`).
+
+    Nothing is cut at Excel's limits: more rows than a sheet holds continue on 台账(续1) ...; the
+    export's own columns that do not fit beside the computed ones go to 台账其他列, keyed by 工单号;
+    text longer than a cell keeps its start and continues on 长文本. Returns what was done so (for
+    the screen; 说明 says it too)."""
     stamp = f"考核办法 {rulebook.name} {rulebook.version}; 日历 {calendar_version}; 程序 kaohe {udfs.__version__}"
     book = new_workbook(path, title=f"{month} 投诉工单台账", subject=rulebook.title, comments=stamp)
     header = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "vcenter"})
-    late = book.add_format({"bg_color": "#FCE4D6"})
     number = book.add_format({"num_format": "0.00"})
+    notices = []
 
-    rows = ledger.rows
-    sheet = book.add_worksheet("台账")
-    labels = [CANONICAL_FIELDS.get(c, c) for c in rows.columns]
-    for j, label in enumerate(labels):
-        sheet.write_string(0, j, label, header)
-        sheet.set_column(j, j, _width(label, rows.iloc[:, j]))
-    _write_rows(sheet, rows, 1, [_ledger_cells(sheet, rows[c], number) for c in rows.columns], "写台账 / ledger rows")
-    last_column = len(labels) - 1
-    sheet.freeze_panes(1, 1)
-    sheet.autofilter(0, 0, max(len(rows), 1), last_column)
-    amount_columns = [xl_col_to_name(list(rows.columns).index(c)) for c in AMOUNT_COLUMNS.values() if c in rows.columns]
-    if amount_columns and len(rows):
-        sheet.conditional_format(1, 0, len(rows), last_column, {
-            "type": "formula", "criteria": "=OR(" + ",".join(f"${c}2>0" for c in amount_columns) + ")", "format": late})
-    sheet.set_landscape()
-    sheet.set_paper(9)  # A4
-    sheet.fit_to_pages(1, 0)
-    sheet.repeat_rows(0)
-    sheet.set_footer("&C第 &P 页，共 &N 页")
+    rows, long_rows = split_long_texts(ledger.rows, "ticket_id", "台账")
+    rejected, long_rejected = split_long_texts(ledger.rejected, "工单号", "拒收")
+    moved = []
+    if len(rows.columns) > EXCEL_COLUMNS:  # the export's own columns give way to the computed ones
+        moved = list(ledger.extras[len(ledger.extras) - (len(rows.columns) - EXCEL_COLUMNS):])
+        notices.append(f"导出有 {len(ledger.extras)} 个其他列，台账放不下的 {len(moved)} 列写在“台账其他列”表(按工单号对应)")
+    kept = rows.drop(columns=moved)
+    parts = row_parts(len(kept))
+    for k, (first, stop) in enumerate(parts):
+        _ledger_sheet(book, part_name("台账", k), kept.iloc[first:stop], header, number)
+    if len(parts) > 1:
+        notices.append(f"台账共 {len(kept)} 行，超过一张工作表的行数上限，续写在 "
+                       f"{'、'.join(part_name('台账', k) for k in range(1, len(parts)))}")
+    for k in range(0, len(moved), EXCEL_COLUMNS - 1):
+        columns = ["ticket_id"] + moved[k:k + EXCEL_COLUMNS - 1]
+        for n, (first, stop) in enumerate(row_parts(len(rows))):
+            name = part_name(f"台账其他列{k // (EXCEL_COLUMNS - 1) + 1 if k else ''}", n)
+            _plain_sheet(book, name, rows[columns].iloc[first:stop], header, number)
 
     if appendix3:
-        _write_appendix3(book, ledger, header, month)
+        _write_appendix3(book, Ledger(rows, rejected, ledger.stages, ledger.read), header, month)
 
-    rejected = book.add_worksheet("拒收")
-    for j, label in enumerate(ledger.rejected.columns):
-        rejected.write_string(0, j, label, header)
-        rejected.set_column(j, j, 14 if label != "原因" else 40)
-    for i, record in enumerate(ledger.rejected.to_numpy(object), start=1):
-        for j, value in enumerate(record):
-            if isinstance(value, (int, np.integer)):
-                rejected.write_number(i, j, int(value))
-            else:
-                rejected.write_string(i, j, "" if value is None else str(value))
+    for k, (first, stop) in enumerate(row_parts(len(rejected))):
+        _plain_sheet(book, part_name("拒收", k), rejected.iloc[first:stop], header, number, wide="原因")
+    pieces = pd.concat([long_rows, long_rejected], ignore_index=True)
+    if len(pieces):
+        notices.append(f"{pieces[['表', '工单号', '列']].drop_duplicates().shape[0]} 个单元格的文字超过 Excel 单元格上限"
+                       f"({EXCEL_TEXT} 字)，单元格里保留开头，全文分段写在“{LONG_TEXT_SHEET}”表")
+        for k, (first, stop) in enumerate(row_parts(len(pieces))):
+            _plain_sheet(book, part_name(LONG_TEXT_SHEET, k), pieces.iloc[first:stop], header, number, wide="内容")
 
     notes = book.add_worksheet("说明")
     notes.set_column(0, 0, 16)
@@ -595,13 +612,50 @@ def write_ledger(ledger: Ledger, path: Path, *, rulebook: Rulebook, month: str, 
     ] + [(f"{stage}环节", _stage_counts(ledger.rows, stage)) for stage in ledger.stages]
             + [(label, "、".join(stages)) for label, stages in zip(("未计时(导出缺列)", "未计时(无对应列)"),
                                                                     untimed_stages(rulebook, ledger)) if stages]
-            + ([("日历提示", ledger.caveat)] if ledger.caveat else [])):
+            + ([("日历提示", ledger.caveat)] if ledger.caveat else [])
+            + [("超出 Excel 上限", notice) for notice in notices]):
         notes.write_string(i, 0, key, header)
         if isinstance(value, int):
             notes.write_number(i, 1, value)
         else:
             notes.write_string(i, 1, str(value))
     book.close()
+    return notices
+
+
+def _ledger_sheet(book, name: str, rows: pd.DataFrame, header, number) -> None:
+    """One sheet of the 台账: its header, rows, filters, rows with a deduction highlighted, print setup."""
+    sheet = book.add_worksheet(name)
+    labels = [CANONICAL_FIELDS.get(c, c) for c in rows.columns]
+    for j, label in enumerate(labels):
+        sheet.write_string(0, j, label, header)
+        sheet.set_column(j, j, _width(label, rows.iloc[:, j]))
+    _write_rows(sheet, rows, 1, [_ledger_cells(sheet, rows[c], number) for c in rows.columns], "写台账 / ledger rows")
+    last_column = len(labels) - 1
+    sheet.freeze_panes(1, 1)
+    sheet.autofilter(0, 0, max(len(rows), 1), last_column)
+    amount_columns = [xl_col_to_name(list(rows.columns).index(c)) for c in AMOUNT_COLUMNS.values() if c in rows.columns]
+    if amount_columns and len(rows):
+        sheet.conditional_format(1, 0, len(rows), last_column, {
+            "type": "formula", "criteria": "=OR(" + ",".join(f"${c}2>0" for c in amount_columns) + ")",
+            "format": book.add_format({"bg_color": "#FCE4D6"})})
+    sheet.set_landscape()
+    sheet.set_paper(9)  # A4
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(0)
+    sheet.set_footer("&C第 &P 页，共 &N 页")
+
+
+def _plain_sheet(book, name: str, frame: pd.DataFrame, header, number, *, wide: str = "") -> None:
+    """A sheet of rows under a header row: numbers as numbers, everything else as text."""
+    sheet = book.add_worksheet(name)
+    for j, label in enumerate(frame.columns):
+        sheet.write_string(0, j, CANONICAL_FIELDS.get(label, str(label)), header)
+        sheet.set_column(j, j, 40 if label == wide else 14)
+    _write_rows(sheet, frame, 1, [_ledger_cells(sheet, frame.iloc[:, j], number) for j in range(frame.shape[1])],
+                f"写{name}")
+    sheet.freeze_panes(1, 0)
+    sheet.repeat_rows(0)
 
 
 def untimed_stages(rulebook: Rulebook, ledger: Ledger) -> tuple[list[str], list[str]]:
@@ -675,28 +729,31 @@ def appendix3_rows(ledger: Ledger) -> pd.DataFrame:
 
 
 def _write_appendix3(book, ledger: Ledger, header_format, month: str) -> None:
-    """The 附件3 sheet: the form's title, its thirteen columns, the tickets, and the form's footer."""
-    sheet = book.add_worksheet(APPENDIX3_SHEET)
+    """The 附件3 sheet: the form's title, its thirteen columns, the tickets, and the form's footer
+    (continued on 附件3(续1) ... beyond the rows a sheet holds)."""
     title = book.add_format({"bold": True, "font_size": 14, "align": "center"})
     cell = book.add_format({"border": 1, "text_wrap": True, "valign": "top"})
     when = book.add_format({"border": 1, "valign": "top", "num_format": "yyyy-mm-dd hh:mm"})
     last = len(APPENDIX3_COLUMNS) - 1
-    sheet.merge_range(0, 0, 0, last, f"服务质量问题处理管理台账({month})", title)
-    for j, (label, width) in enumerate(zip(APPENDIX3_COLUMNS, APPENDIX3_WIDTHS)):
-        sheet.write_string(1, j, label, header_format)
-        sheet.set_column(j, j, width)
     table = appendix3_rows(ledger)
-    _write_rows(sheet, table, 2, [_appendix3_cells(sheet, table.iloc[:, j], j in (2, 9), cell, when)
-                                  for j in range(len(table.columns))], "写附件3 / appendix 3", skip=_NOTHING)
-    end = len(table) + 2
-    sheet.write_string(end + 1, 0, "备注:")
-    sheet.write_string(end + 3, 0, "承办部门负责人签名:")
-    sheet.freeze_panes(2, 1)
-    sheet.set_landscape()
-    sheet.set_paper(9)
-    sheet.fit_to_pages(1, 0)
-    sheet.repeat_rows(1)
-    sheet.set_footer("&C第 &P 页，共 &N 页")
+    for k, (first, stop) in enumerate(row_parts(len(table), header_rows=2, footer_rows=4)):
+        sheet = book.add_worksheet(part_name(APPENDIX3_SHEET, k))
+        sheet.merge_range(0, 0, 0, last, f"服务质量问题处理管理台账({month})", title)
+        for j, (label, width) in enumerate(zip(APPENDIX3_COLUMNS, APPENDIX3_WIDTHS)):
+            sheet.write_string(1, j, label, header_format)
+            sheet.set_column(j, j, width)
+        part = table.iloc[first:stop]
+        _write_rows(sheet, part, 2, [_appendix3_cells(sheet, part.iloc[:, j], j in (2, 9), cell, when)
+                                     for j in range(len(part.columns))], "写附件3 / appendix 3", skip=_NOTHING)
+        end = len(part) + 2
+        sheet.write_string(end + 1, 0, "备注:")
+        sheet.write_string(end + 3, 0, "承办部门负责人签名:")
+        sheet.freeze_panes(2, 1)
+        sheet.set_landscape()
+        sheet.set_paper(9)
+        sheet.fit_to_pages(1, 0)
+        sheet.repeat_rows(1)
+        sheet.set_footer("&C第 &P 页，共 &N 页")
 
 
 def progress_bar(total: int, what: str):

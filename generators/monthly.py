@@ -95,7 +95,7 @@ class Findings:
 
 
 def no_findings() -> Findings:
-    rows = pd.DataFrame({c: pd.Series(dtype=object) for c in ("unit", "item", "note")})
+    rows = pd.DataFrame({c: pd.Series(dtype=object) for c in ("unit", "item", "note", "source")})
     for column in ("count", "chosen", "repeats", "source_row"):
         rows[column] = pd.Series(dtype=float)
     return Findings(rows, {}, pd.DataFrame(columns=list(REJECTED_COLUMNS)), 0)
@@ -124,7 +124,8 @@ def read_findings(path, rulebook: Rulebook) -> Findings:
     """
     path = Path(path)
     wanted = {header_key(alias): column for column, aliases in FINDING_ALIASES.items() for alias in aliases}
-    for _, grid in read_grids(path, "考核记录")[1]:
+    found = []
+    for sheet, grid, _ in read_grids(path, "考核记录")[1]:  # every sheet with a findings header
         for position in range(min(len(grid), 10)):
             header = [header_key(_cell_text(v)) for v in grid.iloc[position]]
             columns = {}
@@ -132,13 +133,24 @@ def read_findings(path, rulebook: Rulebook) -> Findings:
                 if key in wanted and wanted[key] not in columns:
                     columns[wanted[key]] = j
             if "考核单位" in columns and "考核项" in columns:
-                return _check_findings(path, grid, position, columns, rulebook)
-    raise KaoheError(f"考核记录 {path.name}: 找不到表头(应含 {'、'.join(FINDING_COLUMNS)})",
-                     f"{path.name}: no header row with {', '.join(FINDING_COLUMNS)}")
+                found.append((sheet, grid, position, columns))
+                break
+    if not found:
+        raise KaoheError(f"考核记录 {path.name}: 找不到表头(应含 {'、'.join(FINDING_COLUMNS)})",
+                         f"{path.name}: no header row with {', '.join(FINDING_COLUMNS)}")
+    accepted, rejected, fees, read = [], [], {}, 0
+    for sheet, grid, position, columns in found:
+        source = f"{path.name} 工作表“{sheet}”" if len(found) > 1 else path.name
+        read += _check_findings(source, grid, position, columns, rulebook, accepted, rejected, fees)
+    rows = pd.DataFrame(accepted) if accepted else no_findings().rows
+    return Findings(rows, fees, pd.DataFrame(rejected, columns=list(REJECTED_COLUMNS)), read, len(fees), path.name)
 
 
-def _check_findings(path: Path, grid: pd.DataFrame, position: int, columns: dict, rulebook: Rulebook) -> Findings:
-    accepted, rejected, fees = [], [], {}
+def _check_findings(source: str, grid: pd.DataFrame, position: int, columns: dict, rulebook: Rulebook,
+                    accepted: list, rejected: list, fees: dict) -> int:
+    """Check one sheet's findings rows below the header at ``position``, adding to ``accepted``,
+    ``rejected`` and ``fees``; returns the rows read (not blank). ``source`` names the file (and
+    sheet) in rejections."""
     read = 0
     for offset, record in enumerate(grid.iloc[position + 1:].itertuples(index=False)):
         row = position + 2 + offset  # the row number a user sees
@@ -148,7 +160,7 @@ def _check_findings(path: Path, grid: pd.DataFrame, position: int, columns: dict
         read += 1
 
         def reject(column, reason, value=None, row=row, cells=cells):
-            rejected.append({"源文件": path.name, "源行号": row, "工单号": "", "列": column,
+            rejected.append({"源文件": source, "源行号": row, "工单号": "", "列": column,
                              "原值": cells.get(column, "") if value is None else value, "原因": reason})
 
         unit, key = cells.get("考核单位", ""), cells.get("考核项", "")
@@ -191,9 +203,9 @@ def _check_findings(path: Path, grid: pd.DataFrame, position: int, columns: dict
             reject(column, message)
             continue
         accepted.append({"unit": unit, "item": item.id, "count": count, "chosen": chosen if chosen is not None else np.nan,
-                         "repeats": repeats or 0.0, "note": cells.get("备注", ""), "source_row": row})
-    rows = pd.DataFrame(accepted) if accepted else no_findings().rows
-    return Findings(rows, fees, pd.DataFrame(rejected, columns=list(REJECTED_COLUMNS)), read, len(fees), path.name)
+                         "repeats": repeats or 0.0, "note": cells.get("备注", ""), "source_row": row,
+                         "source": source})
+    return read
 
 
 # -- history ---------------------------------------------------------------------------------------
@@ -206,7 +218,7 @@ def read_history(path) -> pd.DataFrame:
                          f"the history must be a .csv file (this month is written back to it): {path.name}")
     if not path.is_file():
         return no_history()
-    grid = next(read_grids(path, "考核历史")[1])[1]
+    grid = next(read_grids(path, "考核历史")[1])[1]  # a CSV: one sheet
     header = [_cell_text(v).strip() for v in grid.iloc[0]] if len(grid) else []
     missing = [c for c in HISTORY_COLUMNS if c not in header]
     if missing:
@@ -520,7 +532,8 @@ def _unusable_findings(rulebook: Rulebook, findings: Findings, parties: dict[str
     reasons = np.array(reasons, dtype=object)
     wrong = reasons != ""
     out = pd.DataFrame({
-        "源文件": findings.source, "源行号": rows["source_row"][wrong].astype(int), "工单号": "", "列": "考核项",
+        "源文件": rows["source"][wrong] if "source" in rows.columns else findings.source,
+        "源行号": rows["source_row"][wrong].astype(int), "工单号": "", "列": "考核项",
         "原值": rows["item"][wrong], "原因": reasons[wrong],
     }, columns=list(REJECTED_COLUMNS))
     return rows[~wrong].reset_index(drop=True), out

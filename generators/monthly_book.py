@@ -190,15 +190,27 @@ def layout(rulebook: Rulebook, unit: UnitResult) -> Layout:
     return Layout(blocks, rows)
 
 
+def _fit(text: str, units: int) -> str:
+    """The longest start of ``text`` within ``units`` UTF-16 code units (Excel's measure: 𠮷 is 2)."""
+    out, used = [], 0
+    for char in text:
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > units:
+            break
+        out.append(char)
+    return "".join(out)
+
+
 def sheet_names(units: list[str]) -> list[str]:
-    """Valid, unique Excel sheet names for the units (≤ 31 characters, no []:*?/\\)."""
+    """Valid, unique Excel sheet names for the units (≤ 31 UTF-16 units, no []:*?/\\ or control
+    characters)."""
     out, used = [], {name.lower() for name in RESERVED}
     for unit in units:
-        base = re.sub(r"[\[\]:*?/\\']", "_", unit).strip() or "单位"
-        name, k = base[:31], 1
+        base = re.sub(r"[\[\]:*?/\\'\x00-\x1f\x7f]", "_", unit).strip() or "单位"
+        name, k = _fit(base, 31), 1
         while name.lower() in used:
             k += 1
-            name = f"{base[:31 - len(str(k)) - 1]}_{k}"
+            name = f"{_fit(base, 31 - len(str(k)) - 1)}_{k}"
         used.add(name.lower())
         out.append(name)
     return out

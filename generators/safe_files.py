@@ -36,16 +36,29 @@ def _failure(path: Path, err: OSError) -> KaoheError:
     return KaoheError(f"无法写入 {path}: {err.strerror or err}", f"cannot write {path}: {err}")
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_output(path):
-    """Yield a temporary path beside ``path``; on success it replaces ``path`` in one step."""
+    """Yield a temporary path beside ``path``; on success it replaces ``path`` in one step. The
+    file gets the permissions the target has (or a new file would get). A target that is a
+    folder, read-only or locked is refused with a message; so is a folder that does not exist."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise KaoheError(f"输出文件夹不存在: {folder}", f"no such folder: {folder}")
+    if path.is_dir():
+        raise KaoheError(f"无法写入 {path}: 这是一个文件夹，请给出文件名", f"cannot write {path}: it is a folder")
+    if path.exists() and not path.stat().st_mode & 0o222:  # marked read-only: replacing it would get round that
+        raise _failure(path, PermissionError(13, "read-only"))
     try:
         handle, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix + ".tmp", dir=folder)
         os.close(handle)
+        os.chmod(name, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
     except OSError as err:
         raise _failure(path, err) from err
     temporary = Path(name)

@@ -33,9 +33,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import python_calamine
 from xlsxwriter.utility import xl_col_to_name
 
+from generators.input_files import check_csv_size, open_workbook
 from udfs import rulebook as rulebooks
 from udfs.errors import ElementErrors, KaoheError
 from udfs.moments import parse_moments
@@ -84,34 +84,80 @@ FLAG_TRUE = ("是", "Y", "YES", "TRUE", "1", "√", "✓", "有")
 FLAG_FALSE = ("否", "N", "NO", "FALSE", "0", "×", "✗", "无")
 HEADER_SCAN_ROWS = 50
 SOURCE_ROW = "source_row"
+SOURCE_FILE = "source_file"  # file and sheet of each ticket, when several sheets were read
 REJECTED_COLUMNS = ("源文件", "源行号", "工单号", "列", "原值", "原因")
+
+
+@dataclasses.dataclass(frozen=True)
+class SheetCounts:
+    """What one sheet of an export gave: its name ("" for a CSV), whether it is hidden, its
+    header row (1-based) and its rows read, accepted, rejected, blank and repeated headers."""
+
+    name: str
+    hidden: bool
+    header_row: int
+    read: int
+    accepted: int
+    rejected: int
+    blank: int
+    header_rows: int
+    outside: tuple[tuple[str, int], ...] = ()  # (YYYY-MM, rows) of the rows dispatched outside the month
+
+    def label(self) -> str:
+        return (f"工作表“{self.name}”" if self.name else "") + ("(隐藏)" if self.hidden else "")
 
 
 @dataclasses.dataclass
 class TicketImport:
-    """One imported export.
+    """One imported export: every sheet whose header has the required columns, together.
 
     ``tickets``: accepted rows, canonical field names (only the fields the file has), time
     fields as ``datetime64[s]``, ``repeat`` as bool, other fields as text (None = empty),
-    unknown columns under their original header, and ``source_row`` (the row number a user
-    sees in Excel, 1-based). ``rejected``: columns 源文件, 源行号, 工单号, 列 (original
-    header), 原值, 原因. ``columns`` maps each canonical field to the header it came from.
+    unknown columns under their original header, ``source_row`` (the row number a user sees
+    in Excel, 1-based) and, when several sheets were read, ``source_file`` (file and sheet).
+    ``rejected``: columns 源文件, 源行号, 工单号, 列 (original header), 原值, 原因. ``columns``
+    maps each canonical field to the header it came from. ``sheets`` counts each sheet read;
+    ``skipped`` names the sheets with content that were not read, and why.
     """
 
     path: Path
-    sheet: str
     encoding: str
-    header_row: int
     columns: dict[str, str]
     tickets: pd.DataFrame
     rejected: pd.DataFrame
-    read: int
-    blank: int
-    header_rows: int
+    sheets: tuple[SheetCounts, ...]
+    skipped: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def read(self) -> int:
+        return sum(s.read for s in self.sheets)
+
+    @property
+    def blank(self) -> int:
+        return sum(s.blank for s in self.sheets)
+
+    @property
+    def header_rows(self) -> int:
+        return sum(s.header_rows for s in self.sheets)
 
     @property
     def accepted(self) -> int:
         return len(self.tickets)
+
+    def month_doubt(self, month: str) -> str:
+        """A warning when most rows read were dispatched outside ``month`` (the month given is
+        probably wrong), naming the month most of them are in; "" otherwise."""
+        outside: dict[str, int] = {}
+        for sheet in self.sheets:
+            for other, count in sheet.outside:
+                outside[other] = outside.get(other, 0) + count
+        total = sum(outside.values())
+        if not self.read or total * 2 <= self.read:
+            return ""
+        likely = max(outside, key=outside.get)
+        return (f"{total} 行({total / self.read:.1%})的派单时间不在考核月份 {month} 内，其中 {outside[likely]} 行在 {likely}；"
+                f"请确认考核月份(--month)是否正确 / {total} of {self.read} rows lie outside {month} "
+                f"({outside[likely]} in {likely}): is the month right?")
 
     @property
     def reconciles(self) -> bool:
@@ -119,13 +165,23 @@ class TicketImport:
         return self.read == len(self.tickets) + len(self.rejected)
 
     def summary(self) -> str:
-        """One line for the console: the counts and how they reconcile (Chinese / English)."""
-        where = f"{self.path.name}" + (f"[{self.sheet}]" if self.sheet else "")
+        """Lines for the console: the counts and how they reconcile (Chinese / English), per sheet
+        when several were read; hidden sheets and sheets not read are named."""
         balance = "" if self.reconciles else "  ！不平衡 / does not reconcile"
-        return (f"{where}: 读入 {self.read} 行 = 入账 {self.accepted} 行 + 拒收 {len(self.rejected)} 行;"
-                f" 另有空行 {self.blank} 行、重复表头 {self.header_rows} 行(表头在第 {self.header_row} 行)"
-                f" / read {self.read} = accepted {self.accepted} + rejected {len(self.rejected)};"
-                f" blank {self.blank}, repeated headers {self.header_rows}{balance}")
+        lines = [f"{self.path.name}: 读入 {self.read} 行 = 入账 {self.accepted} 行 + 拒收 {len(self.rejected)} 行;"
+                 f" 另有空行 {self.blank} 行、重复表头 {self.header_rows} 行"
+                 + (f"(表头在第 {self.sheets[0].header_row} 行)" if len(self.sheets) == 1 else "")
+                 + f" / read {self.read} = accepted {self.accepted} + rejected {len(self.rejected)};"
+                 f" blank {self.blank}, repeated headers {self.header_rows}{balance}"]
+        if len(self.sheets) > 1 or any(s.hidden for s in self.sheets):
+            lines += [f"  {s.label()}: 读入 {s.read} 行(入账 {s.accepted}，拒收 {s.rejected})，表头在第 {s.header_row} 行"
+                      for s in self.sheets]
+        hidden = [s.label() for s in self.sheets if s.hidden]
+        if hidden:
+            lines.append(f"  ！ {'、'.join(hidden)}是隐藏的工作表，其中的工单也已读入；如不应考核，请删除该表后重新生成"
+                         " / hidden sheets were read too")
+        lines += [f"  ！ 工作表“{name}”未读取: {why} / sheet {name!r} not read" for name, why in self.skipped]
+        return "\n".join(lines)
 
 
 # -- headers -----------------------------------------------------------------------------------
@@ -181,7 +237,7 @@ def _map_columns(header: list[str], known: dict) -> tuple[dict[int, str], dict[i
                 best[field] = (rank, position)
     fields = {position: field for field, (_, position) in best.items()}
     extras: dict[int, str] = {}
-    taken = set(CANONICAL_FIELDS) | {SOURCE_ROW}
+    taken = set(CANONICAL_FIELDS) | {SOURCE_ROW, SOURCE_FILE}
     for position, text in enumerate(header):
         if position in fields:
             continue
@@ -207,23 +263,34 @@ def id_keys(ids) -> pd.Series:
 
 # -- reading the grid --------------------------------------------------------------------------
 def _decode(data: bytes, path: Path, kind: str = "工单文件") -> tuple[str, str]:
-    """Text and encoding of a CSV file: UTF-8 with BOM, UTF-16 with BOM, UTF-8, else GB18030."""
+    """Text and encoding of a CSV file: UTF-8 with BOM, UTF-16 with BOM, UTF-8, else GB18030.
+    Bytes the encoding cannot read are refused naming the line they are on."""
     if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="strict"), "utf-8-sig"
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16"), "utf-16"
-    for encoding in ("utf-8", "gb18030"):
+        candidates, body = ("utf-8",), data[len(codecs.BOM_UTF8):]
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates, body = ("utf-16",), data
+    else:
+        candidates, body = ("utf-8", "gb18030"), data
+    failure = None
+    for encoding in candidates:
         try:
-            return data.decode(encoding), encoding
-        except UnicodeDecodeError:
+            text = body.decode(encoding)
+        except UnicodeDecodeError as err:
+            failure = failure or err  # the first reading's failure: a UTF-8 file with one bad byte
             continue
-    raise KaoheError(f"{kind} {path.name}: 无法识别文本编码(应为 UTF-8 或 GB18030)",
-                     f"{path.name}: unknown text encoding (expected UTF-8 or GB18030)")
+        return text, "utf-8-sig" if body is not data and encoding == "utf-8" else encoding
+    line = body[:failure.start].count(b"\n") + 1
+    bad = body[failure.start:failure.end].hex(" ").upper()
+    named = "、".join(c.upper() for c in candidates)
+    raise KaoheError(f"{kind} {path.name}: 第{line}行(文本行)有无法识别的字节 {bad}(按 {named} 都无法解码)；"
+                     "请用 Excel 或记事本另存为 UTF-8 或 GB18030 编码后重新导入",
+                     f"{path.name}: line {line} holds bytes {bad} that {', '.join(candidates)} cannot decode")
 
 
 def _read_csv(path: Path, kind: str = "工单文件") -> tuple[pd.DataFrame, str]:
     """Every cell of a CSV file as text ("" = empty), one frame row per CSV record (the row
     number Excel shows: a quoted line break stays inside its record); short rows are padded."""
+    check_csv_size(path, kind)
     try:
         text, encoding = _decode(path.read_bytes(), path, kind)
     except OSError as err:
@@ -263,37 +330,37 @@ def _refuse_unclosed_quote(text: str, delimiter: str, start: int, row: int, path
 
 
 def _xlsx_sheets(path: Path, kind: str = "工单文件"):
-    """``(sheet name, grid)`` for each sheet of a workbook: raw cell values ("" = empty) as
-    python-calamine reads them (str, float, int, bool, datetime, ...), row 0 = sheet row 1.
+    """``(sheet name, grid, hidden)`` for each sheet of a workbook: raw cell values ("" = empty)
+    as python-calamine reads them (str, float, int, bool, datetime, ...), row 0 = sheet row 1.
+    The workbook's size and every sheet's area are checked before any sheet is read
+    (:func:`generators.input_files.open_workbook`).
 
     python-calamine is called directly, not through ``pandas.read_excel(engine="calamine")``:
     the same reader, without pandas' per-cell conversion (which costs more than the read)."""
-    try:
-        book = python_calamine.CalamineWorkbook.from_path(str(path))
-    except Exception as err:  # calamine raises its own error types for damaged files
-        raise KaoheError(f"{kind} {path.name}: 无法作为 Excel 工作簿打开({err})",
-                         f"{path.name}: cannot open as an Excel workbook: {err}") from err
+    book, sheets = open_workbook(path, kind)
+    hidden = {s.name: s.hidden for s in sheets}
     for name in book.sheet_names:
         try:
             cells = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
         except Exception as err:
             raise KaoheError(f"{kind} {path.name}: 工作表“{name}”无法读取({err})",
                              f"{path.name}: cannot read sheet {name!r}: {err}") from err
-        yield str(name), pd.DataFrame(cells, dtype=object)
+        yield str(name), pd.DataFrame(cells, dtype=object), hidden.get(name, False)
 
 
 def read_grids(path, kind: str = "工单文件"):
-    """``(encoding, sheets)`` of a .csv or .xlsx/.xlsm file: ``sheets`` yields ``(sheet, grid)``
-    pairs of raw cells, row 0 = the file's first row (one pair, sheet "", for a CSV; a
-    workbook's sheets are read one at a time, as they are asked for); ``encoding`` is the
-    CSV's ("" for a workbook). ``kind`` names the file in messages (工单文件, 考核记录 ...)."""
+    """``(encoding, sheets)`` of a .csv or .xlsx/.xlsm file: ``sheets`` yields ``(sheet, grid,
+    hidden)`` for each sheet, ``grid`` the raw cells, row 0 = the file's first row (one sheet
+    named "" for a CSV; a workbook's sheets are read one at a time, as they are asked for);
+    ``encoding`` is the CSV's ("" for a workbook). ``kind`` names the file in messages (工单文件,
+    考核记录 ...)."""
     path = Path(path)
     if not path.is_file():
         raise KaoheError(f"{kind}不存在: {path}", f"no such file: {path}")
     suffix = path.suffix.lower()
     if suffix == ".csv":
         grid, encoding = _read_csv(path, kind)
-        return encoding, iter([("", grid)])
+        return encoding, iter([("", grid, False)])
     if suffix in (".xlsx", ".xlsm"):
         return "", _xlsx_sheets(path, kind)
     raise KaoheError(f"{kind} {path.name}: 不支持的文件类型“{path.suffix}”(应为 .xlsx 或 .csv)",
@@ -419,23 +486,37 @@ def read_tickets(path, *, rulebook: Rulebook | str | None = None, month: str | N
     if isinstance(rulebook, str):
         rulebook = rulebooks.load(rulebook)
     bounds = _month_bounds(month)
+    encoding, found, skipped = _ticket_sheets(path, rulebook)
+    parts = [_import(path, sheet, hidden, grid, position, header, fields, extras, rulebook, bounds, month)
+             for sheet, hidden, grid, position, header, fields, extras in found]
+    return _combine(path, encoding, parts, skipped)
+
+
+def _ticket_sheets(path: Path, rulebook: Rulebook | None):
+    """``(encoding, sheets, skipped)``: every sheet whose header row has the required columns as
+    ``(sheet, hidden, grid, header position, header, fields, extras)``, and the sheets with content
+    that have none, with the reason. Raises when no sheet has a usable header."""
     known = known_headers(rulebook)
     encoding, sources = read_grids(path)
-
-    first_problem = None
-    for sheet, grid in sources:
+    found, skipped, first_problem = [], [], None
+    for sheet, grid, hidden in sources:
         keys = grid.head(HEADER_SCAN_ROWS).map(header_key) if len(grid) else grid
         position = _find_header(keys, known)
         if position < 0:
             first_problem = first_problem or (sheet, None)
+            if not _empty(grid.to_numpy(object).reshape(-1)).all():
+                skipped.append((sheet, f"前{HEADER_SCAN_ROWS}行中没有工单表头"))
             continue
         header = [_cell_text(v).strip() for v in grid.iloc[position]]
         fields, extras = _map_columns(header, known)
         missing = [f for f in REQUIRED_FIELDS if f not in fields.values()]
         if missing:
             first_problem = first_problem or (sheet, (position, missing))
+            skipped.append((sheet, f"第{position + 1}行表头缺少 {'、'.join(CANONICAL_FIELDS[f] for f in missing)}"))
             continue
-        return _import(path, sheet, encoding, grid, position, header, fields, extras, rulebook, bounds, month)
+        found.append((sheet, hidden, grid, position, header, fields, extras))
+    if found:
+        return encoding, found, skipped
 
     where = f"{path.name}" + (f" 工作表“{first_problem[0]}”" if first_problem and first_problem[0] else "")
     if first_problem and first_problem[1]:
@@ -450,8 +531,62 @@ def read_tickets(path, *, rulebook: Rulebook | str | None = None, month: str | N
                      f"{path.name}: no header row (with 工单号, 派单时间, ...) in the first {HEADER_SCAN_ROWS} rows")
 
 
-def _import(path, sheet, encoding, grid, position, header, fields, extras, rulebook, bounds, month) -> TicketImport:
-    """Check and convert the rows below the header row at ``position`` (0-based)."""
+def pasted_rows(path, rulebook: Rulebook | None = None) -> dict[str, np.ndarray]:
+    """The ticket rows of an export as they would stand in one sheet after pasting every sheet
+    :func:`read_tickets` reads, one under the other: canonical field → raw cell values ("" =
+    empty), each sheet's columns found by its own header, blank rows and repeated headers left
+    out. Rejected rows stay: the workbook's formulas judge them."""
+    _, found, _ = _ticket_sheets(Path(path), rulebook)
+    parts = []
+    for _, _, grid, position, header, fields, _ in found:
+        body = grid.iloc[position + 1:].to_numpy(object)
+        texts = np.array([[_cell_text(v).strip() for v in row] for row in body], dtype=object).reshape(body.shape)
+        keep = ~_empty(body.reshape(-1)).reshape(body.shape).all(axis=1) & ~(texts == np.array(header, dtype=object)).all(axis=1)
+        parts.append({field: body[keep, j] for j, field in fields.items()})
+    fields = list(dict.fromkeys(f for part in parts for f in part))
+    return {field: np.concatenate([part.get(field, np.full(len(next(iter(part.values()))), "", dtype=object))
+                                   for part in parts]) for field in fields}
+
+
+def _combine(path: Path, encoding: str, parts: list, skipped: list) -> TicketImport:
+    """One import of the sheets read (``parts``: ``(counts, columns, tickets, rejected)`` each).
+    A ticket id already accepted from an earlier sheet is a duplicate like one within a sheet."""
+    counts = [p[0] for p in parts]
+    if len(parts) == 1:
+        _, columns, tickets, rejected = parts[0]
+        return TicketImport(path, encoding, columns, tickets, rejected, tuple(counts), tuple(skipped))
+    columns = {}
+    for _, named, _, _ in parts:
+        columns.update({f: h for f, h in named.items() if f not in columns})
+    sources = [f"{path.name} 工作表“{c.name}”" for c in counts]
+    tickets = pd.concat([t.assign(**{SOURCE_FILE: source}) for (_, _, t, _), source in zip(parts, sources)],
+                        ignore_index=True)
+    for column in tickets.columns[tickets.dtypes == object]:  # a column one sheet lacks: empty, as in a sheet
+        tickets[column] = tickets[column].where(tickets[column].notna(), None)
+    rejected = [r.assign(源文件=source) for (_, _, _, r), source in zip(parts, sources)]
+    keys = id_keys(tickets["ticket_id"])
+    again = keys.duplicated(keep="first").to_numpy()
+    if again.any():
+        first = tickets.groupby(keys.to_numpy(), sort=False)[[SOURCE_FILE, SOURCE_ROW]].transform("first")
+        header = columns["ticket_id"]
+        rejected.append(pd.DataFrame({
+            "源文件": tickets[SOURCE_FILE][again].to_numpy(object), "源行号": tickets[SOURCE_ROW][again].to_numpy(),
+            "工单号": tickets["ticket_id"][again].to_numpy(object), "列": header,
+            "原值": tickets["ticket_id"][again].to_numpy(object),
+            "原因": [f"工单号重复(与{source} 第 {row} 行相同)" for source, row in
+                   zip(first[SOURCE_FILE][again], first[SOURCE_ROW][again])],
+        }, columns=list(REJECTED_COLUMNS)))
+        counts = [dataclasses.replace(c, accepted=c.accepted - int((again & (tickets[SOURCE_FILE] == source)).sum()),
+                                      rejected=c.rejected + int((again & (tickets[SOURCE_FILE] == source)).sum()))
+                  for c, source in zip(counts, sources)]
+        tickets = tickets[~again].reset_index(drop=True)
+    return TicketImport(path, encoding, columns, tickets, pd.concat(rejected, ignore_index=True), tuple(counts),
+                        tuple(skipped))
+
+
+def _import(path, sheet, hidden, grid, position, header, fields, extras, rulebook, bounds, month):
+    """Check and convert the rows below the header row at ``position`` (0-based):
+    ``(counts, columns, tickets, rejected)`` of one sheet."""
     body = grid.iloc[position + 1:]
     rows = np.arange(position + 2, position + 2 + len(body))  # 1-based row numbers a user sees
     by_field = {field: j for j, field in fields.items()}
@@ -513,6 +648,7 @@ def _import(path, sheet, encoding, grid, position, header, fields, extras, ruleb
             later = out[field]
             reject(~np.isnat(later) & ~np.isnat(dispatched) & (later < dispatched), by_field[field],
                    f"{header[by_field[field]]}早于{header[dispatch_col]}")
+    outside = np.zeros(n, dtype=bool)
     if bounds is not None:
         outside = ~np.isnat(dispatched) & ((dispatched < bounds[0]) | (dispatched >= bounds[1]))
         reject(outside, dispatch_col, f"{header[dispatch_col]}不在考核月份 {month} 内")
@@ -558,12 +694,12 @@ def _import(path, sheet, encoding, grid, position, header, fields, extras, ruleb
         "原值": originals[bad],
         "原因": reasons[bad],
     }, columns=list(REJECTED_COLUMNS))
-    return TicketImport(
-        path=path, sheet=sheet, encoding=encoding, header_row=position + 1,
-        columns={field: header[j] for field, j in sorted(by_field.items(), key=lambda kv: kv[1])},
-        tickets=pd.DataFrame(tickets), rejected=rejected, read=n, blank=int(blank.sum()),
-        header_rows=int(repeated.sum()),
-    )
+    columns = {field: header[j] for field, j in sorted(by_field.items(), key=lambda kv: kv[1])}
+    months = pd.Series(dispatched[outside].astype("datetime64[M]").astype(str)).value_counts()
+    counts = SheetCounts(sheet, hidden, position + 1, n, n - int(bad.sum()), int(bad.sum()), int(blank.sum()),
+                         int(repeated.sum()), tuple((str(m), int(c)) for m, c in months.items()))
+    return counts, columns, pd.DataFrame(tickets), rejected
 
 
-__all__ = ["HEADER_ALIASES", "REJECTED_COLUMNS", "TicketImport", "header_key", "id_keys", "known_headers", "read_tickets"]
+__all__ = ["HEADER_ALIASES", "REJECTED_COLUMNS", "SheetCounts", "TicketImport", "header_key", "id_keys", "known_headers",
+           "pasted_rows", "read_tickets"]

@@ -72,7 +72,7 @@ def test_csv_encodings(tmp_path, encoding, detected):
             ["008", "2026-10-04 08:00:00", "2026-10-04 08:30", "", "紧急", "城区", "13800138000", "", ""]]
     result = read_tickets(write_csv(tmp_path / "导出.csv", rows, encoding), rulebook=JIANGMEN, month="2026-10")
     assert result.encoding == detected
-    assert result.header_row == 2
+    assert result.sheets[0].header_row == 2
     assert (result.read, result.blank, result.header_rows) == (2, 0, 0)
     assert result.rejected.empty
     t = result.tickets
@@ -121,7 +121,7 @@ def test_xlsx_export_with_title_blank_and_repeated_header_rows(tmp_path):
     ]
     result = read_tickets(write_xlsx(tmp_path / "导出.xlsx", rows, merge_title=True), rulebook=JIANGMEN,
                           month="2026-10")
-    assert (result.sheet, result.header_row) == ("工单", 3)
+    assert [(s.name, s.header_row) for s in result.sheets] == [("工单", 3)]
     assert (result.read, result.blank, result.header_rows) == (3, 2, 1)
     assert result.rejected.empty, result.rejected
     t = result.tickets

@@ -9,6 +9,15 @@ path; :func:`check` validates a file; :func:`installed` lists what is available.
 A malformed file raises :class:`~udfs.errors.KaoheError` naming the file, the TOML
 line where it can be located, the key (``items[3](id=B1).points``) and what is wrong.
 
+Limits, so that no file (mistyped or hostile) crashes the tools or the workbook's formulas:
+every number is finite and at most :data:`MAX_MAGNITUDE` in absolute value (``inf`` only as the
+open upper end of a points range, ``[10, inf]``), written with at most :data:`MAX_DIGITS` digits;
+arrays and tables nest at most :data:`MAX_NESTING` deep; ``extends`` chains at most
+:data:`MAX_EXTENDS` bases, without a cycle; a name that formulas and sheet columns carry (item and
+category ids and names, stages, priorities/areas/kinds, parties, grade labels, level names) has
+at most :data:`MAX_NAME` characters and no control characters. Quotes, brackets and spaces in
+names are fine: the workbook escapes them (:func:`workbook.ledger_sheet.literal`).
+
 Format (unknown keys are errors at every level; "text" and "source" are Chinese)
 =================================================================================
 
@@ -188,6 +197,14 @@ DEFAULT_PARTY = "代维公司"
 _FIELD_BY_LABEL = {label: field for field, label in CANONICAL_FIELDS.items()}
 
 
+# Limits that keep a hostile or mistyped file from crashing the tools or the workbook's formulas.
+MAX_EXTENDS = 8           # bases in a row (a extends b extends c ...)
+MAX_NESTING = 8           # arrays / inline tables / tables inside one another
+MAX_MAGNITUDE = 1e12      # the largest number (absolute value) a rulebook may give
+MAX_DIGITS = 30           # digits of a number as written (1e12 has 13; the TOML parser would take thousands)
+MAX_NAME = 64             # characters of a name that formulas and sheet columns carry (ids, stages, labels ...)
+
+
 # -- the rulebook ------------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class Score:
@@ -362,6 +379,7 @@ class Rulebook:
     levels: tuple[Level, ...] = ()
     columns: tuple[tuple[str, str], ...] = ()
     extends: str = ""
+    extends_depth: int = dataclasses.field(default=0, compare=False, repr=False)  # bases below this one
 
     def item(self, key: str) -> Item:
         """The item with this id (or Chinese name); a KaoheError names the unknown key."""
@@ -449,8 +467,15 @@ def find(name: str, dirs=()) -> Path:
         path = directory / f"{text}.toml"
         if path.is_file():
             return path
-    names = "、".join(info.name for info in installed(dirs))
+    names = "、".join(_names_found(dirs))
     raise KaoheError(f"未安装的考核办法: {text}(可用: {names})", f"no rulebook named {text!r} (installed: {names})")
+
+
+def _names_found(dirs=()) -> list[str]:
+    """The names (file stems) of the rulebooks in the search directories, without reading them: a
+    broken file elsewhere must not stand in for the one asked about."""
+    stems = {path.stem for directory in search_dirs(dirs) if directory.is_dir() for path in directory.glob("*.toml")}
+    return sorted(stems)
 
 
 def load(name_or_path, dirs=()) -> Rulebook:
@@ -563,7 +588,7 @@ class _Table:
         if value is None:
             return default
         if not isinstance(value, str):
-            self.fail(key, f"应为文本，实际为{_type_name(value)}: {value!r}", f"must be a string, not {value!r}")
+            self.fail(key, f"应为文本，实际为{_type_name(value)}: {_show(value)}", f"must be a string, not {_show(value)}")
         if required and not value.strip():
             self.fail(key, "不能为空", "must not be empty")
         return value.strip()
@@ -574,21 +599,38 @@ class _Table:
             return default
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
             want = "整数" if integer else "数字"
-            self.fail(key, f"应为{want}，实际为{_type_name(value)}: {value!r}",
-                      f"must be {'an integer' if integer else 'a number'}, not {value!r}")
-        if value != value:
+            self.fail(key, f"应为{want}，实际为{_type_name(value)}: {_show(value)}",
+                      f"must be {'an integer' if integer else 'a number'}, not {_show(value)}")
+        if isinstance(value, float) and math.isnan(value):
             self.fail(key, "不能为 nan", "must not be nan")
+        if abs(value) > MAX_MAGNITUDE or math.isinf(value):
+            self.fail(key, f"数值超出范围(绝对值最大 {MAX_MAGNITUDE:g}，不能为 inf)",
+                      f"out of range (at most {MAX_MAGNITUDE:g} in absolute value, not inf)")
         if minimum is not None and value < minimum:
             self.fail(key, f"不能小于{minimum:g}(实际 {value:g})" if minimum else f"不能为负数(实际 {value:g})",
                       f"must be at least {minimum:g}, got {value:g}")
         return int(value) if integer else float(value)
+
+    def name(self, key, required=False, default=""):
+        """A name that formulas and sheet columns carry (an id, a stage, a label): text of at most
+        :data:`MAX_NAME` characters, without line breaks or other control characters."""
+        value = self.text(key, required, default)
+        _check_name(self, key, value)
+        return value
+
+    def names(self, key) -> tuple[str, ...]:
+        """:meth:`texts` whose every value is a name (:meth:`name`)."""
+        values = self.texts(key)
+        for value in values:
+            _check_name(self, key, value)
+        return values
 
     def flag(self, key, default):
         value = self.raw(key, False)
         if value is None:
             return default
         if not isinstance(value, bool):
-            self.fail(key, f"应为 true 或 false，实际为{_type_name(value)}: {value!r}", f"must be true or false, not {value!r}")
+            self.fail(key, f"应为 true 或 false，实际为{_type_name(value)}: {_show(value)}", f"must be true or false, not {_show(value)}")
         return value
 
     def texts(self, key) -> tuple[str, ...]:
@@ -597,7 +639,7 @@ class _Table:
             return ()
         values = [value] if isinstance(value, str) else value
         if not isinstance(values, list) or not all(isinstance(v, str) and v.strip() for v in values):
-            self.fail(key, f"应为文本或文本数组，实际为: {value!r}", f"must be a string or an array of strings, not {value!r}")
+            self.fail(key, f"应为文本或文本数组，实际为: {_show(value)}", f"must be a string or an array of strings, not {_show(value)}")
         return tuple(v.strip() for v in values)
 
     def choice(self, key, options, required=False, default=None):
@@ -605,8 +647,23 @@ class _Table:
         if value not in options:
             if not value and not required:
                 return default
-            self.fail(key, f"取值无效: {value}(可用: {'/'.join(options)})", f"invalid value {value!r} (allowed: {', '.join(options)})")
+            self.fail(key, f"取值无效: {value}(可用: {'/'.join(options)})", f"invalid value {_show(value)} (allowed: {', '.join(options)})")
         return value
+
+
+def _check_name(t: _Table, key: str, value: str) -> None:
+    if len(value) > MAX_NAME:
+        t.fail(key, f"名称过长({len(value)} 个字符，最多 {MAX_NAME} 个): {value[:20]}…",
+               f"too long ({len(value)} characters, at most {MAX_NAME})")
+    bad = next((c for c in value if ord(c) < 32 or 0x7F <= ord(c) < 0xA0 or c in "\u2028\u2029"), None)
+    if bad is not None:
+        t.fail(key, f"名称中不能有换行、制表符等控制字符(U+{ord(bad):04X})", f"must not hold control characters (U+{ord(bad):04X})")
+
+
+def _show(value, limit: int = 60) -> str:
+    """A value's repr for a message, cut to ``limit`` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _tables(reader: _Reader, data: dict, key: str) -> list:
@@ -623,13 +680,24 @@ def _parse(path: Path) -> Rulebook:
         raise KaoheError(f"规则文件 {path.name}: 不是 UTF-8 编码", f"{path.name}: not UTF-8 ({err})")
     except OSError as err:
         raise KaoheError(f"规则文件 {path.name}: 无法读取", f"{path.name}: cannot read ({err})")
+    reader = _Reader(path, text)
+    problem = _scan(text)
+    if problem is not None:  # refused before the TOML parser recurses into it or converts it
+        line, key, zh, en = problem
+        raise KaoheError(f"规则文件 {path.name} 第{line}行 {key}: {zh}", f"{path.name}: line {line}, {key}: {en}")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         match = re.search(r"line (\d+)", str(err))
         line = f" 第{match.group(1)}行" if match else ""
         raise KaoheError(f"规则文件 {path.name}{line}: TOML 语法错误({err})", f"{path.name}: TOML syntax error: {err}")
-    reader = _Reader(path, text)
+    except RecursionError:
+        raise KaoheError(f"规则文件 {path.name}: 数组或内联表嵌套过深(最多 {MAX_NESTING} 层)",
+                         f"{path.name}: arrays or inline tables nested too deep (at most {MAX_NESTING})") from None
+    except (ValueError, OverflowError) as err:  # e.g. an integer of more digits than Python converts
+        raise KaoheError(f"规则文件 {path.name}: 有无法读取的数值({_show(str(err), 120)})",
+                         f"{path.name}: a value cannot be read: {err}") from None
+    _check_values(reader, data)
     top = _Table(reader, data, (), ("rulebook", "score", "categories", "items", "time_limits", "bands", "grade_bands",
                                     "payment", "risks", "levels", "columns"))
     head = _Table(reader, top.raw("rulebook", True), ("rulebook",),
@@ -680,29 +748,170 @@ def _parse(path: Path) -> Rulebook:
         levels=levels,
         columns=section("columns", _columns),
         extends=base.name if base is not None else "",
+        extends_depth=base.extends_depth + 1 if base is not None else 0,
     )
 
 
+class _ChainError(KaoheError):
+    """A cycle or too long a chain of ``extends``, found in a base: passed up the chain as it is
+    (each file would otherwise wrap it again) to the file first asked for, which names it."""
+
+
 def _base(head: _Table, path: Path) -> Rulebook | None:
-    """The rulebook named by ``[rulebook].extends`` (looked up next to ``path`` first), or None."""
+    """The rulebook named by ``[rulebook].extends`` (looked up next to ``path`` first), or None.
+
+    A name that finds no rulebook is refused naming this file, its ``extends`` and the name; a
+    cycle (a → b → a) naming the cycle; a chain of more than :data:`MAX_EXTENDS` bases naming
+    the chain (both reported on the file first asked for)."""
     key = head.text("extends")
     if not key:
         return None
     if key == path.stem:
         head.fail("extends", "不能继承自身", "a rulebook cannot extend itself")
-    if str(path.resolve()) in _EXTENDING:
-        head.fail("extends", "继承关系成环", "rulebooks extend each other in a cycle")
-    _EXTENDING.add(str(path.resolve()))
+    me = str(path.resolve())
+
+    def refuse(zh, en):
+        if _EXTENDING:  # a base of the file asked for: that file reports it
+            raise _ChainError(zh, en)
+        head.fail("extends", zh, en)
+
+    if me in _EXTENDING:
+        cycle = " → ".join(Path(p).name for p in _EXTENDING[_EXTENDING.index(me):] + [me])
+        refuse(f"继承关系成环: {cycle}", f"rulebooks extend each other in a cycle: {cycle}")
+    if len(_EXTENDING) >= MAX_EXTENDS:
+        chain = " → ".join(Path(p).name for p in _EXTENDING + [me]) + f" → {key}"
+        refuse(f"继承层数过多(最多 {MAX_EXTENDS} 层): {chain}",
+               f"too long a chain of extends (at most {MAX_EXTENDS}): {chain}")
+    _EXTENDING.append(me)
+    base = problem = None
     try:
         relative = path.parent / key
-        return load(relative if relative.suffix == ".toml" and relative.is_file() else key, dirs=(path.parent,))
+        base = load(relative if relative.suffix == ".toml" and relative.is_file() else key, dirs=(path.parent,))
+    except _ChainError as err:
+        problem = err
     except KaoheError as err:
-        head.fail("extends", f"无法载入所继承的考核办法: {err.zh}", f"cannot load the base rulebook: {err.en}")
+        problem = KaoheError(f"无法载入所继承的考核办法“{key}”: {err.zh}", f"cannot load the base rulebook {key!r}: {err.en}")
+    except RecursionError:  # a chain deeper than the checks above can see (never expected)
+        problem = _ChainError(f"继承层数过多(最多 {MAX_EXTENDS} 层)", f"too long a chain of extends (at most {MAX_EXTENDS})")
     finally:
-        _EXTENDING.discard(str(path.resolve()))
+        _EXTENDING.pop()
+    if isinstance(problem, _ChainError):
+        refuse(problem.zh, problem.en)
+    if problem is not None:
+        head.fail("extends", problem.zh, problem.en)
+    if base.extends_depth + 1 > MAX_EXTENDS:  # a base read before (cached) with its own chain
+        refuse(f"继承层数过多(最多 {MAX_EXTENDS} 层): {key} 自身已继承 {base.extends_depth} 层",
+               f"too long a chain of extends (at most {MAX_EXTENDS}): {key} has {base.extends_depth} below it")
+    return base
 
 
-_EXTENDING: set[str] = set()  # files whose base is being loaded, to refuse cycles
+_EXTENDING: list[str] = []  # the files whose base is being loaded, outermost first: cycles and depth
+
+
+def _scan(text: str) -> tuple[int, str, str, str] | None:
+    """``(line, key, Chinese, English)`` of the first place in ``text`` where arrays or inline
+    tables nest deeper than :data:`MAX_NESTING` or a number is written with more than
+    :data:`MAX_DIGITS` digits, else None. A light scan of the TOML (strings and comments
+    skipped; a table header's brackets are not nesting), so that a hostile file is refused
+    before the parser recurses into it or converts the number."""
+    depth, line, i, n = 0, 1, 0, len(text)
+    in_value, key, table = False, "", ""
+    statement = ""  # the current statement's text up to "=" (its key)
+    rows: dict[str, int] = {}  # [[table]] headers seen so far, per table
+    while i < n:
+        c = text[i]
+        if c == "\n":
+            line += 1
+            if depth == 0:
+                in_value, statement = False, ""
+            i += 1
+            continue
+        if c == "#":
+            while i < n and text[i] != "\n":
+                i += 1
+            continue
+        if c in "\"'":
+            quote = text[i:i + 3] if text[i:i + 3] in ('"""', "'''") else c
+            start = i + len(quote)
+            j = start
+            while j < n and not text.startswith(quote, j):
+                if text[j] == "\\" and quote[0] == '"' and j + 1 < n and text[j + 1] != "\n":
+                    j += 1  # an escaped character (an escaped line end is counted below)
+                elif text[j] == "\n":
+                    if len(quote) == 1:
+                        break  # an unclosed single-line string: the parser will say so
+                    line += 1
+                j += 1
+            closed = j < n and text.startswith(quote, j)
+            end = j + len(quote) if closed else j
+            if not in_value:
+                statement += text[i:end]
+            i = end
+            continue
+        if not in_value:
+            if c == "=":
+                in_value, key = True, statement.strip()
+            elif c == "[" and not statement.strip():  # a table header: [score], [[items]] (items[3] for the third)
+                end = text.find("\n", i)
+                header = text[i:end if end >= 0 else n].split("#")[0].strip()
+                table = header.strip("[]").strip()
+                if header.startswith("[["):
+                    rows[table] = rows.get(table, 0) + 1
+                    table += f"[{rows[table]}]"
+                i = end if end >= 0 else n
+                continue
+            else:
+                statement += c
+            i += 1
+            continue
+        where = f"{table}.{key}" if table else key
+        if c in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                return (line, where, f"数组或内联表嵌套过深(最多 {MAX_NESTING} 层)",
+                        f"arrays or inline tables nested too deep (at most {MAX_NESTING})")
+        elif c.isdigit():
+            j = i
+            while j < n and (text[j].isdigit() or text[j] == "_"):
+                j += 1
+            if j - i > MAX_DIGITS:
+                return (line, where, f"数字位数过多({j - i} 位；数值绝对值最大 {MAX_MAGNITUDE:g})",
+                        f"a number of {j - i} digits (at most {MAX_MAGNITUDE:g} in absolute value)")
+            i = j
+            continue
+        elif c in "]}":
+            depth = max(0, depth - 1)
+        i += 1
+    return None
+
+
+def _check_values(reader: _Reader, data: dict) -> None:
+    """Refuse, anywhere in the file, a number that is nan or inf (but for the open upper end of a
+    points range, ``[10, inf]`` = 不低于10) or beyond :data:`MAX_MAGNITUDE`, and tables nested deeper
+    than :data:`MAX_NESTING` (dotted keys and table headers build those without brackets)."""
+    stack = [(data, (), 0)]
+    while stack:
+        value, where, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            if depth > MAX_NESTING:
+                reader.fail(where, f"嵌套过深(最多 {MAX_NESTING} 层)", f"nested too deep (at most {MAX_NESTING})")
+            children = value.items() if isinstance(value, dict) else enumerate(value)
+            for k, child in children:
+                here = where + (k,)
+                if isinstance(child, dict) and isinstance(child.get("id"), str) and isinstance(k, int):
+                    here += (("id", child["id"]),)  # items[3](id=B1): the row by its id too
+                stack.append((child, here, depth + 1))
+        elif isinstance(value, bool):
+            continue
+        elif isinstance(value, (int, float)):
+            open_end = (len(where) >= 4 and where[0] == "items" and where[-2:] == ("points", 1)
+                        and value == math.inf)
+            if isinstance(value, float) and math.isnan(value):
+                reader.fail(where, "不能为 nan(不是数)", "must not be nan")
+            if not open_end and (abs(value) > MAX_MAGNITUDE or math.isinf(value)):
+                reader.fail(where, f"数值超出范围(绝对值最大 {MAX_MAGNITUDE:g}；inf 只可作分值范围的上限)",
+                            f"out of range (at most {MAX_MAGNITUDE:g} in absolute value; inf only as the upper "
+                            "end of a points range)")
 
 
 def _score(reader, data) -> Score | None:
@@ -719,7 +928,7 @@ def _score(reader, data) -> Score | None:
         pass_mark=t.number("pass_mark"),
         pass_inclusive=t.flag("pass_inclusive", True),
         repeats_double=t.flag("repeats_double", False),
-        party=t.text("party") or DEFAULT_PARTY,
+        party=t.name("party") or DEFAULT_PARTY,
         source=t.text("source", True),
         text=t.text("text"),
     )
@@ -732,7 +941,7 @@ def _categories(reader, rows) -> tuple[Category, ...]:
     out = []
     for index, row in enumerate(rows):
         t = _Table(reader, row, ("categories", index), ("id", "name", "points", "source", "text"))
-        category = Category(t.text("id", True), t.text("name", True), t.number("points", minimum=0),
+        category = Category(t.name("id", True), t.name("name", True), t.number("points", minimum=0),
                             t.text("source", True), t.text("text"))
         if any(c.id == category.id for c in out):
             t.fail("id", f"类别编号重复: {category.id}", f"duplicate category id {category.id!r}")
@@ -746,7 +955,7 @@ def _points(t: _Table) -> tuple[float, float]:
         if len(value) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value):
             t.fail("points", f"范围应写成 [下限, 上限]，实际为: {value!r}", f"a range must be [lo, hi], not {value!r}")
         lo, hi = float(value[0]), float(value[1])
-        if lo != lo or hi != hi:
+        if math.isnan(lo) or math.isnan(hi):
             t.fail("points", "不能为 nan", "must not be nan")
         if lo < 0 or hi < 0:
             t.fail("points", f"分值不能为负数: {value!r}(扣分写正数，方向由 kind 决定)",
@@ -776,24 +985,24 @@ def _items(reader, rows, categories, score) -> tuple[Item, ...]:
                                         "zero_out_at", "zero_out_inclusive", "doubles", "cap", "who", "measure",
                                         "source", "text", "assumption", "void_if"))
         item = Item(
-            id=t.text("id", True),
-            name=t.text("name", True),
+            id=t.name("id", True),
+            name=t.name("name", True),
             kind=KINDS[t.choice("kind", tuple(KINDS), default="扣分")],
             points=_points(t),
             unit=t.choice("unit", POINT_UNITS, default="分"),
             per=t.choice("per", PER_UNITS, required=True),
             source=t.text("source", True),
             text=t.text("text", True),
-            category=t.text("category") or None,
+            category=t.name("category") or None,
             item_points=t.number("item_points", minimum=0),
             zero_out_at=t.number("zero_out_at", integer=True, minimum=1),
             zero_out_inclusive=t.flag("zero_out_inclusive", True),
             doubles=t.flag("doubles", score.repeats_double if score else False),
             cap=t.number("cap", minimum=0),
-            who=t.text("who"),
+            who=t.name("who"),
             measure=t.text("measure"),
             assumption=t.text("assumption"),
-            void_if=t.texts("void_if"),
+            void_if=t.names("void_if"),
         )
         if any(o.id == item.id for o in out):
             t.fail("id", f"考核项编号重复: {item.id}", f"duplicate item id {item.id!r}")
@@ -812,6 +1021,9 @@ def _items(reader, rows, categories, score) -> tuple[Item, ...]:
             t.fail("measure", f"无法识别的工单度量: {item.measure}(可用: overdue:环节、none_overdue:环节、"
                               "avg_hours_over:小时数、flag:字段)",
                    f"unknown measure {item.measure!r} (use overdue:STAGE, none_overdue:STAGE, avg_hours_over:H, flag:FIELD)")
+        match = _MEASURE.match(item.measure)
+        if match and match.group(3) and float(match.group(3)) > MAX_MAGNITUDE:
+            t.fail("measure", f"小时数超出范围(最大 {MAX_MAGNITUDE:g})", f"hours out of range (at most {MAX_MAGNITUDE:g})")
         if item.measure.startswith("flag:") and item.measure[5:] not in CANONICAL_FIELDS:
             t.fail("measure", f"flag: 后应为标准字段({', '.join(CANONICAL_FIELDS)})", "flag: needs a canonical field")
         if item.void_if and not item.bonus:
@@ -848,10 +1060,10 @@ def _time_limits(reader, rows) -> tuple[TimeLimit, ...]:
                 t.fail(key, f"不是标准字段: {field}(可用: {', '.join(CANONICAL_FIELDS)})", f"not a canonical field: {field!r}")
             fields.append(field)
         ticket_limit = t.flag("ticket_limit", False)
-        limit = TimeLimit(stage=t.text("stage", True), limit=t.number("limit", not ticket_limit, minimum=0,
+        limit = TimeLimit(stage=t.name("stage", True), limit=t.number("limit", not ticket_limit, minimum=0,
                                                                         default=math.nan), unit=unit,
                           source=t.text("source", True), text=t.text("text", True), hours=hours,
-                          priority=t.texts("priority"), area=t.texts("area"), kind=t.texts("kind"),
+                          priority=t.names("priority"), area=t.names("area"), kind=t.names("kind"),
                           start_field=fields[0] or "dispatched_at", end_field=fields[1], ticket_limit=ticket_limit)
         for other in out:
             if other.stage == limit.stage and all(set(getattr(other, k)) & set(getattr(limit, k)) or
@@ -879,7 +1091,7 @@ def _bands(reader, rows) -> tuple[Band, ...]:
             fields.append(field)
         lower = t.number("over" if "over" in t.data else "at_least", minimum=0, default=0.0)
         upper = t.number("below" if "below" in t.data else "within", minimum=0, default=math.inf)
-        band = Band(stage=t.text("stage", True), points=t.number("points", True), source=t.text("source", True),
+        band = Band(stage=t.name("stage", True), points=t.number("points", True), source=t.text("source", True),
                     text=t.text("text", True), lower=lower, lower_inclusive="over" not in t.data, upper=upper,
                     upper_inclusive="within" in t.data, start_field=fields[0], end_field=fields[1])
         if upper < lower or (upper == lower and not (band.lower_inclusive and band.upper_inclusive)):
@@ -901,7 +1113,7 @@ def _grade_bands(reader, rows) -> tuple[GradeBand, ...]:
     out = []
     for index, row in enumerate(rows):
         t = _Table(reader, row, ("grade_bands", index), ("label", "min", "below"))
-        band = GradeBand(t.text("label", True), t.number("min", default=-math.inf), t.number("below", default=math.inf))
+        band = GradeBand(t.name("label", True), t.number("min", default=-math.inf), t.number("below", default=math.inf))
         if band.below <= band.min:
             t.fail("below", f"上限 {band.below:g} 不大于下限 {band.min:g}", f"below {band.below:g} must exceed min {band.min:g}")
         for other in out:
@@ -950,13 +1162,16 @@ def _levels(reader, rows) -> tuple[Level, ...]:
     out = []
     for index, row in enumerate(rows):
         t = _Table(reader, row, ("levels", index), ("name", "definition", "consequence", "source", "when", "default"))
-        level = Level(t.text("name", True), t.text("definition", True), t.text("consequence"), t.text("source", True),
+        level = Level(t.name("name", True), t.text("definition", True), t.text("consequence"), t.text("source", True),
                       t.texts("when"), t.flag("default", False))
         for condition in level.when:
             match = _WHEN.match(condition)
             if not match or not (match.group(1) or (match.group(2) or match.group(3)) in CANONICAL_FIELDS):
                 t.fail("when", f"无法识别的条件: {condition}(可用: overdue:环节、flag:字段、at_least:字段:数)",
                        f"unknown condition {condition!r} (use overdue:STAGE, flag:FIELD, at_least:FIELD:N)")
+            if match.group(3) and float(condition.rsplit(":", 1)[1]) > MAX_MAGNITUDE:
+                t.fail("when", f"数值超出范围(最大 {MAX_MAGNITUDE:g}): {condition[:40]}",
+                       f"number out of range (at most {MAX_MAGNITUDE:g})")
         if level.default and any(other.default for other in out):
             t.fail("default", "只能有一个默认等级", "only one level can be the default")
         out.append(level)

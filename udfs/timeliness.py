@@ -88,9 +88,34 @@ class Suspensions:
     owner: np.ndarray
     start: np.ndarray
     end: np.ndarray
+    # hours of counted time given as a number instead of intervals (``5`` or ``5小时`` in a 挂起 cell)
+    hour_owner: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    hours: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=float))
 
     @classmethod
-    def of(cls, owner, start, end) -> "Suspensions":
+    def of(cls, owner, start, end, hour_owner=(), hours=()) -> Suspensions:
+        hour_owner = np.asarray(hour_owner, dtype=np.int64).ravel()
+        hours = np.asarray(hours, dtype=float).ravel()
+        return dataclasses.replace(cls._intervals(owner, start, end), hour_owner=hour_owner, hours=hours)
+
+    def clipped(self, start, bound) -> tuple[Suspensions, np.ndarray]:
+        """Only the suspended time between each owner's ``start`` and ``bound`` (its stage's end,
+        or the month's end while unfinished): what is suspended after a ticket was finished
+        cannot make it on time. Returns the clipped suspensions and which owners lost time."""
+        start, bound = _seconds(start).ravel(), _seconds(bound).ravel()
+        lost = np.zeros(start.shape, dtype=bool)
+        owner = self.owner
+        end = np.where(bound[owner] != NAT_INT, np.minimum(self.end, bound[owner]), self.end)
+        lost[owner[end < self.end]] = True
+        keep = end > self.start
+        span = np.where((bound[self.hour_owner] != NAT_INT) & (start[self.hour_owner] != NAT_INT),
+                        (bound[self.hour_owner] - start[self.hour_owner]) / 3600, np.inf)
+        hours = np.minimum(self.hours, np.maximum(span, 0))
+        lost[self.hour_owner[hours < self.hours]] = True
+        return Suspensions(owner[keep], self.start[keep], end[keep], self.hour_owner, hours), lost
+
+    @classmethod
+    def _intervals(cls, owner, start, end) -> Suspensions:
         owner = np.asarray(owner, dtype=np.int64).ravel()
         start = _seconds(start).ravel()
         end = _seconds(end).ravel()
@@ -121,7 +146,9 @@ class Suspensions:
 
 
 def parse_suspensions(texts) -> tuple[Suspensions, np.ndarray]:
-    """Intervals written in cells as ``起~止;起~止`` (``2025-10-09 10:00~2025-10-09 12:00``).
+    """Suspensions written in cells: intervals ``起~止;起~止`` (``2025-10-09 10:00~2025-10-09
+    12:00``) or a number of hours (``5``, ``2.5小时``, ``3h``: counted time, as the cell functions
+    take a number).
 
     Returns the suspensions (owner = flat index of the cell) and per-cell messages; a cell
     with a bad interval gets the message of its first one and contributes no interval. All
@@ -130,9 +157,17 @@ def parse_suspensions(texts) -> tuple[Suspensions, np.ndarray]:
     texts = np.asarray(texts, dtype=object)
     messages = np.full(texts.shape, "", dtype=object)
     flat_messages = messages.reshape(-1)
-    owners, parts, ends = [], [], []
+    owners, parts, ends, hour_owners, hours = [], [], [], [], []
     for index, text in enumerate(texts.reshape(-1)):
         if text is None or (isinstance(text, float) and np.isnan(text)) or not str(text).strip():
+            continue
+        number = _suspended_hours(text)
+        if number is not None:
+            if np.isfinite(number) and number >= 0:
+                hour_owners.append(index)
+                hours.append(number)
+            else:
+                flat_messages[index] = f"挂起小时数无效: {text}"
             continue
         for part in re.split(r"[;；\n]", str(text)):
             if not part.strip():
@@ -157,7 +192,21 @@ def parse_suspensions(texts) -> tuple[Suspensions, np.ndarray]:
             flat_messages[index] = f"挂起时段无效: {parts[k]}"
     keep = np.array([not flat_messages[index] for index in owners], dtype=bool)
     owned = np.array(owners, dtype=np.int64)[keep]
-    return Suspensions.of(owned.tolist(), moments[keep, 0], moments[keep, 1]), messages
+    return Suspensions.of(owned.tolist(), moments[keep, 0], moments[keep, 1], hour_owners, hours), messages
+
+
+_HOURS_TEXT = re.compile(r"\s*([-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|[-+]?inf(?:inity)?|nan)\s*(?:小时|时|h|H|hours?)?\s*",
+                         re.IGNORECASE)
+
+
+def _suspended_hours(value) -> float | None:
+    """Hours from a 挂起 cell holding a number (5, "2.5", "3小时"); None when it holds intervals."""
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    match = _HOURS_TEXT.fullmatch(unicodedata.normalize("NFKC", str(value)))
+    return float(match.group(1)) if match else None
 
 
 # -- the clock ---------------------------------------------------------------------------
@@ -321,6 +370,9 @@ def _extend(clock: Clock, start, base, suspended, index) -> tuple[np.ndarray, np
             who = owner[sel]
             active = begin[sel] < target[who]
             target[who[active]] += finish[sel][active] - begin[sel][active]
+        given = suspended.hour_owner < len(position)
+        given[given] = position[suspended.hour_owner[given]] >= 0
+        np.add.at(target, position[suspended.hour_owner[given]], np.rint(suspended.hours[given] * 3600).astype(np.int64))
     else:
         extra = np.rint(np.nan_to_num(np.asarray(suspended, dtype=float)) * 3600).astype(np.int64)
         target = target + np.clip(extra, 0, None)
@@ -521,6 +573,9 @@ def elapsed_with_messages(start, end, *, hours=None, calendar=None, suspended=No
         c_hi, m4 = clock.count(hi)
         counted -= np.bincount(owner, weights=(c_hi - c_lo).astype(float), minlength=len(s_safe))
         messages = merge_messages(messages, _spread(m3, owner, s_safe.shape), _spread(m4, owner, s_safe.shape))
+    if isinstance(suspended, Suspensions) and len(suspended.hour_owner):
+        given = suspended.hour_owner < len(s_safe)
+        counted -= np.bincount(suspended.hour_owner[given], weights=suspended.hours[given] * 3600, minlength=len(s_safe))
     elif sus is not None:
         counted -= np.nan_to_num(np.broadcast_to(sus, shape).ravel()) * 3600
     result = np.where(live & (messages == ""), np.maximum(counted, 0) / 3600, np.nan)
@@ -573,6 +628,9 @@ def verdict_with_messages(start, end, limit, unit, *, hours=None, calendar=None,
     start_s, end_s = _seconds(start), _seconds(end)
     shape = np.broadcast_shapes(start_s.shape, end_s.shape, np.shape(limit), np.shape(unit))
     start_s, end_s = np.broadcast_to(start_s, shape), np.broadcast_to(end_s, shape)
+    if isinstance(suspended, Suspensions):  # nothing suspended after the end (or as_of) counts
+        bound = np.where(end_s != NAT_INT, end_s, _seconds(as_of) if as_of is not None else NAT_INT)
+        suspended, _ = suspended.clipped(start_s.view("datetime64[s]"), bound.astype(np.int64).view("datetime64[s]"))
     deadlines, messages = deadline_with_messages(start_s.view("datetime64[s]"), limit, unit, hours=hours,
                                                  calendar=calendar, suspended=suspended)
     shape = deadlines.shape
@@ -732,6 +790,7 @@ def explain(start, end, limit, unit, *, hours=None, calendar=None, suspended=Non
             mine = suspended.owner == i
             spans = [f"{format_moment(np.datetime64(int(a), 's'))}至{format_moment(np.datetime64(int(b), 's'))}"
                      for a, b in zip(suspended.start[mine], suspended.end[mine])]
+            spans += [f"{_hours_text(h * 3600)}" for h in suspended.hours[suspended.hour_owner == i] if h > 0]
             if spans:
                 parts.append("挂起 " + "、".join(spans) + " 不计时")
         parts.append(f"截止 {format_moment(due, midnight_as_24=True)}")

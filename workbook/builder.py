@@ -39,14 +39,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 import udfs
 from generators.monthly import cannot_score_reason
 from generators.monthly_book import apart_label, band_label, total_label
 from generators.tickets import _month_bounds, _priority_rules
-from generators.workbooks import CREATED, OPTIONS
+from generators.workbooks import CREATED, OPTIONS, SafeWorkbook
 from udfs import scoring
 from udfs.calendar import USER_KINDS, WorkCalendar, china_calendar
 from udfs.cellio import is_empty
@@ -56,7 +55,18 @@ from udfs.scoring import _EPS
 from udfs.scoring_cells import kh_grade, kh_item, kh_pass, kh_payment, kh_risk, kh_total
 
 from . import vba
-from .ledger_sheet import FIELDS, LEDGER, TICKETS, LedgerPlan, _quote, areas, serial
+from .ledger_sheet import (
+    FIELDS,
+    FORMULA_LIMIT,
+    LEDGER,
+    TICKETS,
+    LedgerPlan,
+    areas,
+    literal,
+    number,
+    serial,
+    utf16_length,
+)
 
 DEFAULT_ROWS = 1000   # 工单 rows the 台账 formulas cover in an empty template
 DEFAULT_UNITS = 6     # unit slots (汇总 rows, 考核表 blocks) in an empty template
@@ -126,6 +136,26 @@ def _cache(value):
 
 def _one(result):
     return _cache(np.asarray(result, dtype=object).reshape(-1)[0])
+
+
+def _clip(text: str, limit: int = 255) -> str:
+    """``text`` cut to ``limit`` UTF-16 units (Excel's limit for a validation message; 𠮷 counts 2),
+    ending in … when cut."""
+    if utf16_length(text) <= limit:
+        return text
+    kept, size = "", 0
+    for character in text:
+        size += utf16_length(character)
+        if size > limit - 1:
+            break
+        kept += character
+    return kept + "…"
+
+
+def _listable(values) -> bool:
+    """Whether ``values`` can stand in a dropdown's list: none holds a comma (the list separator) or
+    a quote, and the list is within Excel's 255 characters."""
+    return bool(values) and not any("," in v or '"' in v for v in values) and utf16_length(",".join(values)) <= 255
 
 
 class _Formats:
@@ -223,7 +253,9 @@ class _Writer:
         self.rulebook, self.path, self.plan, self.units, self.month = rulebook, path, plan, units, month
         self.reference = plan.reference  # the 考核办法 cell: what the cell functions load
         self.calendar, self.password = calendar, password
-        self.book = book = xlsxwriter.Workbook(str(path), {**OPTIONS, "constant_memory": False})
+        # written whole or not at all: close() writes a temporary file beside ``path`` and puts it in
+        # place; a read-only, locked or missing target is a KaoheError naming it (generators.safe_files)
+        self.book = book = SafeWorkbook(str(path), {**OPTIONS, "constant_memory": False})
         stamp = f"考核办法 {rulebook.name} {rulebook.version}; 日历 {calendar.version}; 程序 kaohe {udfs.__version__}"
         book.set_properties({"author": "kaohe", "title": f"{rulebook.title} 考核工作簿", "subject": rulebook.title,
                              "comments": stamp, "created": CREATED})
@@ -256,7 +288,22 @@ class _Writer:
         self._notes(sheets["说明"], buttons)
         vba.add_xlwings_conf(book)
         sheets["说明"].activate()
+        self._check_formulas(sheets.values())
         book.close()
+
+    def _check_formulas(self, sheets) -> None:
+        """Refuse a formula longer than Excel takes (a rulebook of very many or very long names),
+        naming the cell, rather than write a file Excel repairs by dropping it."""
+        for sheet in sheets:
+            for row, cells in getattr(sheet, "table", {}).items():
+                for col, cell in cells.items():
+                    formula = getattr(cell, "formula", None)
+                    if isinstance(formula, str) and len(formula) > FORMULA_LIMIT:
+                        raise KaoheError(
+                            f"考核办法 {self.rulebook.name}: “{sheet.name}”表 {xl_rowcol_to_cell(row, col)} 的公式有 "
+                            f"{len(formula)} 个字符，超过 Excel 的上限 {FORMULA_LIMIT}(考核项、人员类别或时限表的取值过多过长)",
+                            f"rulebook {self.rulebook.name}: the formula in {sheet.name}!{xl_rowcol_to_cell(row, col)} "
+                            f"would have {len(formula)} characters, beyond Excel's {FORMULA_LIMIT}")
 
     # -- defined names ---------------------------------------------------------------------------------
     def _names(self) -> dict[str, str]:
@@ -265,9 +312,9 @@ class _Writer:
                  "统计截止": "=IF(ISNUMBER(考核月份),DATE(YEAR(考核月份),MONTH(考核月份)+1,1),\"\")",
                  "有回复时间": f"=COUNTA({self.plan.ticket_range('replied_at')})>0"}
         for stage in self.plan.stages:
-            names[f"启用_{stage}"] = self.plan.enabled_name(stage)
+            names[self.plan.enabled_ref(stage)] = self.plan.enabled_name(stage)
         for stage in self.plan.band_stages():
-            names[f"分档_{stage}"] = self.plan.band_enabled_name(stage)
+            names[self.plan.band_ref(stage)] = self.plan.band_enabled_name(stage)
         names.update(self.plan.names())
         top = SUMMARY_TOP + 2
         col = xl_col_to_name(UNIT)
@@ -296,13 +343,15 @@ class _Writer:
                     sheet.write_string(i + 1, j, str(value), f.input_text)
         last = plan.rows
         allowed, _ = _priority_rules(self.rulebook)
-        lists = {"priority": ",".join(allowed) if allowed else "特急,紧急,一般", "area": ",".join(areas(self.rulebook))}
-        for field, source in lists.items():
+        lists = {"priority": allowed or ("特急", "紧急", "一般"), "area": areas(self.rulebook)}
+        for field, values in lists.items():
+            if not _listable(values):  # a dropdown cannot hold them: none (状态 still names an unknown priority)
+                continue
             j = FIELDS.index(field)
             sheet.data_validation(1, j, last, j, {
-                "validate": "list", "source": source.split(","), "error_type": "warning",
+                "validate": "list", "source": list(values), "error_type": "warning",
                 "error_title": CANONICAL_FIELDS[field],
-                "error_message": f"{CANONICAL_FIELDS[field]}应为: {source.replace(',', '/')}(考核办法 {self.rulebook.name})"})
+                "error_message": _clip(f"{CANONICAL_FIELDS[field]}应为: {'/'.join(values)}(考核办法 {self.rulebook.name})")})
         j = FIELDS.index("unit")  # 汇总 names the units (scored or not)
         sheet.data_validation(1, j, last, j, {
             "validate": "list", "source": "=单位名单", "error_type": "warning", "error_title": "考核单位",
@@ -420,7 +469,7 @@ class _Writer:
             gained = float(np.nansum([amounts[i.id] for i in items if i.bonus] or [0.0]))
             formula = f"SUM({','.join(lost_cells)})" if lost_cells else "0"
             if category and category.points is not None and lost_cells:
-                formula = f"MIN({category.points:g},{formula})"
+                formula = f"MIN({number(category.points)},{formula})"
             sheet.write_formula(row, COUNT, "=" + formula, f.subtotal, lost)
             sheet.write_formula(row, CHOSEN, f"=SUM({','.join(gained_cells)})" if gained_cells else "=0", f.subtotal,
                                 gained)
@@ -445,7 +494,7 @@ class _Writer:
 
         def only(parties) -> tuple[str, bool]:
             """Excel: "" unless the unit is named and its party is one of ``parties``; and whether it is."""
-            listed = ",".join(f"{party_cell}=\"{_quote(p)}\"" for p in sorted(parties))
+            listed = ",".join(f"{party_cell}={literal(p)}" for p in sorted(parties))
             condition = f"OR({name_cell}=\"\",NOT(OR({listed})))" if parties else "TRUE"
             return condition, has_unit and party in parties
 
@@ -454,7 +503,7 @@ class _Writer:
         bonus = sum(cached_gained)
         bonus_formula = f"SUM({gained_range})"
         if book.score.bonus_cap is not None:
-            bonus, bonus_formula = min(bonus, book.score.bonus_cap), f"MIN({book.score.bonus_cap:g},{bonus_formula})"
+            bonus, bonus_formula = min(bonus, book.score.bonus_cap), f"MIN({number(book.score.bonus_cap)},{bonus_formula})"
         score = _one(kh_total(self.reference, np.array(cached_lost, dtype=object).reshape(-1, 1),
                               np.array(cached_gained, dtype=object).reshape(-1, 1))) if scored else ""
         refs = {}
@@ -493,9 +542,9 @@ class _Writer:
         counts = f"{m}*MMULT(({P}=TRANSPOSE({P}))*TRANSPOSE({m}),ROW({P})^0)"
         typed = [i for i in book.items if self._typed(i)]
         last = max((k for k, i in enumerate(typed) if book.party_of(i) != book.party), default=-1)
-        fallback = f"\"{_quote(book.party)}\""
+        fallback = literal(book.party)
         for item in reversed(typed[:last + 1]):
-            fallback = f"IF(N({cell(at[item.id], COUNT)})>0,\"{_quote(book.party_of(item))}\",{fallback})"
+            fallback = f"IF(N({cell(at[item.id], COUNT)})>0,{literal(book.party_of(item))},{fallback})"
         formula = (f"{{=IF({name_cell}=\"\",\"\",IF(SUM({m})>0,INDEX({P},MATCH(MAX({counts}),{counts},0)),"
                    f"{fallback}))}}")
         party = ""
@@ -524,7 +573,7 @@ class _Writer:
         has_unit = bool(unit.name)
         aimed = book.party_of(item)
         applies = has_unit and party == aimed
-        elsewhere = f"{party_cell}<>\"{_quote(aimed)}\""  # the unit is of another party: the item does not apply
+        elsewhere = f"{party_cell}<>{literal(aimed)}"  # the unit is of another party: the item does not apply
         count, chosen, repeats = unit.items.get(item.id, (math.nan, math.nan, math.nan))
         typed = self._typed(item)
         if not typed:
@@ -540,7 +589,7 @@ class _Writer:
             sheet.write(row, COUNT, "" if is_empty(count) else count, f.input)
             sheet.data_validation(row, COUNT, row, COUNT, {
                 "validate": "decimal", "criteria": ">=", "value": 0, "ignore_blank": True, "error_type": "warning",
-                "error_title": "次数", "error_message": f"“{item.name}”的次数应为不小于0的数"[:255]})
+                "error_title": "次数", "error_message": _clip(f"“{item.name}”的次数应为不小于0的数")})
         if len(book.parties) > 1:
             origin += f"；只考核{aimed}"
         if item.unit != self.score_unit:
@@ -552,7 +601,7 @@ class _Writer:
                       else {"criteria": ">=", "value": lo})
             sheet.data_validation(row, CHOSEN, row, CHOSEN, {
                 "validate": "decimal", **bounds, "ignore_blank": True, "error_type": "warning", "error_title": "选定值",
-                "error_message": f"“{item.name}”的选定值应在{scoring.range_text(item)}范围内"[:255],
+                "error_message": _clip(f"“{item.name}”的选定值应在{scoring.range_text(item)}范围内"),
                 "input_title": "选定值", "input_message": f"每次的分值；空白按最低值{lo:g}计"})
         else:
             sheet.write_blank(row, CHOSEN, None, f.fixed)
@@ -572,7 +621,7 @@ class _Writer:
             refs[0], count, origin = self._voided(item, refs[0], count, origin, unit, at)
         args = [None if is_empty(v) else v for v in (count, chosen, repeats)]
         amount = _one(kh_item(self.reference, item.id, *args)) if applies or not typed else ""
-        formula = f"KH_ITEM(考核办法,\"{_quote(item.id)}\",{','.join(refs)})"
+        formula = f"KH_ITEM(考核办法,{literal(item.id)},{','.join(refs)})"
         if typed:  # a measured item's count is already empty where the item does not apply
             formula = f"IF({elsewhere},\"\",{formula})"
         sheet.write_formula(row, AMOUNT, "=" + formula, f.amount, amount)
@@ -594,7 +643,7 @@ class _Writer:
         kind, _, argument = item.measure.partition(":")
         party = book.party_of(item)
         P = plan.range(CANONICAL_FIELDS["party"])
-        rows = f"({plan.range('考核单位')}={unit_cell})*({plan.range('入账')}=1)*({P}=\"{_quote(party)}\")"
+        rows = f"({plan.range('考核单位')}={unit_cell})*({plan.range('入账')}=1)*({P}={literal(party)})"
         if kind in ("overdue", "none_overdue"):
             stages = argument.split("|")
             overdue = f"SUMPRODUCT({rows}*(({plan.overdue_expression(stages)})>0))"
@@ -604,7 +653,7 @@ class _Writer:
             else:  # 1 for a month without an overdue ticket; 0 when the stage is not timed (nothing to judge by)
                 # as kaohe monthly: some ticket of the unit must have been timed at the stage
                 timed = [s for s in stages if s in plan.stages]
-                terms = "+".join(f"ISNUMBER({plan.range(f'{s}截止')})*启用_{s}" for s in timed) or "0"
+                terms = "+".join(f"ISNUMBER({plan.range(f'{s}截止')})*{plan.enabled_ref(s)}" for s in timed) or "0"
                 judged = f"SUMPRODUCT({rows}*(({terms})>0))"
                 formula = f"IF({judged}=0,0,IF({overdue}=0,1,0))"
                 deadlines = np.zeros(plan.rows, bool)
@@ -615,9 +664,9 @@ class _Writer:
                 note = f"台账: 本月{argument}无超时为1(本单位没有计时的工单为0)"
         elif kind == "avg_hours_over":
             limit = float(argument)
-            keys = f"台账_考核单位,{unit_cell},台账_入账,1,{P},\"{_quote(party)}\""
-            finished = f"COUNTIFS({keys},台账_处理时长,\">=0\")"
-            total = f"SUMIFS(台账_处理时长,{keys})"
+            keys = f"{plan.range('考核单位')},{unit_cell},{plan.range('入账')},1,{P},{literal(party)}"
+            finished = f"COUNTIFS({keys},{plan.range('处理时长')},\">=0\")"
+            total = f"SUMIFS({plan.range('处理时长')},{keys})"
             hours = [h for h in plan.column("处理时长").values[mine] if isinstance(h, (int, float))]
             value = float(scoring.measured(book, item.id, hours))
             formula = f"IF({finished}=0,0,IF({total}/{finished}>{limit + _EPS!r},1,0))"
@@ -625,7 +674,8 @@ class _Writer:
         else:
             label = CANONICAL_FIELDS[argument]
             flags = plan.column(f"{label}标记").values[mine]
-            formula, value, note = f"SUMPRODUCT({rows}*台账_{label}标记)", float(sum(flags)), f"台账: “{label}”为是的张数"
+            formula, value, note = (f"SUMPRODUCT({rows}*{plan.range(f'{label}标记')})", float(sum(flags)),
+                                    f"台账: “{label}”为是的张数")
         return self._voided(item, formula, value, note, unit, at)
 
     def _voided(self, item: Item, count: str, value: float, note: str, unit: UnitInputs, at: dict):
@@ -684,15 +734,15 @@ class _Writer:
             block = self.block_cells.get(slot, {})
             mine = counted & (names == unit.name) if has else np.zeros(len(counted), bool)
             n, late, assessed = int(mine.sum()), int((overdue & mine).sum()), int((timed & mine).sum())
-            rows = f"(台账_考核单位={u})*(台账_入账=1)"
+            rows = f"({plan.range('考核单位')}={u})*({plan.range('入账')}=1)"
             sheet.write_number(r, 0, slot + 1, f.cell)
             sheet.write(r, UNIT, unit.name, f.input)
             sheet.write_formula(r, TICKET_COUNT, f"=IF({u}=\"\",\"\",SUMPRODUCT({rows}))", f.cell, n if has else "")
             d = cell(r, OVERDUE)
             rate = (assessed - late) / assessed if has and assessed else ""
             if plan.stages:  # the share of the tickets timed at some stage that were on time ("" when none was)
-                a = f"SUMPRODUCT({rows}*台账_计时)"
-                sheet.write_formula(r, OVERDUE, f"=IF({u}=\"\",\"\",IF({a}=0,\"\",SUMPRODUCT({rows}*台账_超时)))",
+                a = f"SUMPRODUCT({rows}*{plan.range('计时')})"
+                sheet.write_formula(r, OVERDUE, f"=IF({u}=\"\",\"\",IF({a}=0,\"\",SUMPRODUCT({rows}*{plan.range('超时')})))",
                                     f.cell, late if has and assessed else "")
                 sheet.write_formula(r, RATE, f"=IF({u}=\"\",\"\",IF({a}=0,\"\",({a}-{d})/{a}))", f.rate, rate)
             else:  # nothing is timed: no 超时, no 及时率
@@ -709,7 +759,7 @@ class _Writer:
             for k, stage in enumerate(bands):
                 points = [v for v in plan.column(f"{stage}得分").values[mine] if isinstance(v, (int, float))]
                 sheet.write_formula(r, RISK + 1 + len(aparts) + k, (
-                    f"=IF({u}=\"\",\"\",IFERROR(AVERAGEIFS({plan.range(f'{stage}得分')},台账_考核单位,{u},台账_入账,1),\"\"))"),
+                    f"=IF({u}=\"\",\"\",IFERROR(AVERAGEIFS({plan.range(f'{stage}得分')},{plan.range('考核单位')},{u},{plan.range('入账')},1),\"\"))"),
                     f.value, float(np.mean(points)) if points else "")
             if self.scored:
                 sheet.write(r, FEE, "" if is_empty(unit.fee) else unit.fee, f.input_money)
@@ -779,11 +829,12 @@ class _Writer:
         counts_col = xl_col_to_name(TICKET_COUNT)
         counts = f"{counts_col}{tickets}:{counts_col}{tickets + len(self.units) - 1}"
         beyond = sum(1 for v in plan.raw["ticket_id"][plan.rows:] if not is_empty(v))
+        entered = plan.range("入账")
         lines = [
-            ("工单行(非空)", "=COUNTIF(台账_入账,1)+COUNTIF(台账_入账,0)", int(counted.sum()) + rejected),
-            ("入账", "=COUNTIF(台账_入账,1)", int(counted.sum())),
-            ("未入账(原因见“台账”状态列)", "=COUNTIF(台账_入账,0)", rejected),
-            ("入账但考核单位不在上表", f"=COUNTIF(台账_入账,1)-SUM({counts})", outside),
+            ("工单行(非空)", f"=COUNTIF({entered},1)+COUNTIF({entered},0)", int(counted.sum()) + rejected),
+            ("入账", f"=COUNTIF({entered},1)", int(counted.sum())),
+            ("未入账(原因见“台账”状态列)", f"=COUNTIF({entered},0)", rejected),
+            ("入账但考核单位不在上表", f"=COUNTIF({entered},1)-SUM({counts})", outside),
             (f"“工单”表第{plan.rows + 2}行以后(台账未计算)",
              f"=COUNTA(工单!A{plan.rows + 2}:A1048576)", beyond),
         ]
@@ -812,7 +863,7 @@ class _Writer:
                     sheet.write_string(i, j, str(value), f.input_text)
         kinds = list(USER_KINDS)
         sheet.data_validation(1, 1, 500, 1, {"validate": "list", "source": kinds, "error_title": "类型",
-                                             "error_message": f"类型应为: {'/'.join(kinds)}"[:255]})
+                                             "error_message": _clip(f"类型应为: {'/'.join(kinds)}")})
         sheet.data_validation(1, 0, 500, 0, {"validate": "date", "criteria": "between",
                                              "minimum": dt.date(2000, 1, 1), "maximum": dt.date(2099, 12, 31),
                                              "error_title": "日期", "error_message": "日期应为 2000—2099 年间的日期"})
@@ -897,16 +948,17 @@ class _Writer:
             row += 1
         for stage, timing in plan.stages.items():
             ends = "、".join(CANONICAL_FIELDS[end] for end in timing.ends)
-            described = timing.describe(self.rulebook)
+            described = _clip(timing.describe(self.rulebook), 1000)
             sheet.write_string(row, 1, stage, f.cell)
-            sheet.write_formula(row, 2, f"=IF(启用_{stage},\"考核({described})\",\"不考核(“工单”表的{ends}列为空)\")",
-                                f.cell, f"考核({described})" if plan.enabled[stage] else f"不考核(“工单”表的{ends}列为空)")
+            yes, no = f"考核({described})", f"不考核(“工单”表的{ends}列为空)"
+            sheet.write_formula(row, 2, f"=IF({plan.enabled_ref(stage)},{literal(yes)},{literal(no)})",
+                                f.cell, yes if plan.enabled[stage] else no)
             row += 1
         for stage, band in plan.band_stages().items():  # per-ticket points by elapsed hours (台账 {stage}得分)
             start, end = CANONICAL_FIELDS[band.start_field], CANONICAL_FIELDS[band.end_field]
             yes, no = f"按历时分档计分({start}→{end}，见“台账”{stage}得分)", f"不计分(入账工单的{end}列为空)"
             sheet.write_string(row, 1, stage, f.cell)
-            sheet.write_formula(row, 2, f"=IF(分档_{stage},\"{yes}\",\"{no}\")", f.cell,
+            sheet.write_formula(row, 2, f"=IF({plan.band_ref(stage)},{literal(yes)},{literal(no)})", f.cell,
                                 yes if plan.band_enabled[stage] else no)
             row += 1
         row += 1
@@ -939,24 +991,10 @@ def tickets_from_export(path, rulebook: Rulebook | str | Path | None = None) -> 
     """The ticket rows of an export as they would stand in the 工单 sheet after pasting:
     canonical field → raw cell values (datetimes, text, numbers; None = empty), the header
     found and mapped as ``kaohe ledger`` finds it, blank rows and repeated headers left out."""
-    from generators.tickets import _cell_text, read_grids, read_tickets
+    from generators.tickets import pasted_rows
 
     if rulebook is not None and not isinstance(rulebook, Rulebook):
         rulebook = load(rulebook)
-    imported = read_tickets(path, rulebook=rulebook, month=None)
-    by_header = {header: field for field, header in imported.columns.items()}
-    for sheet, grid in read_grids(path)[1]:
-        if sheet == imported.sheet:
-            break
-    header = [_cell_text(v).strip() for v in grid.iloc[imported.header_row - 1]]
-    body = grid.iloc[imported.header_row:].to_numpy(object)
-    columns = {by_header[h]: j for j, h in enumerate(header) if h in by_header}
-
-    keep = [i for i, row in enumerate(body)
-            if not all(is_empty(v) for v in row) and [_cell_text(row[j]).strip() for j in range(len(header))] != header]
-    out = {}
-    for field, j in columns.items():
-        values = body[keep, j]
-        out[field] = np.array([None if is_empty(v) else v.to_pydatetime() if hasattr(v, "to_pydatetime") else v
-                               for v in values], dtype=object)
-    return out
+    return {field: np.array([None if is_empty(v) else v.to_pydatetime() if hasattr(v, "to_pydatetime") else v
+                             for v in values], dtype=object)
+            for field, values in pasted_rows(path, rulebook).items()}

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 import re
 
 import numpy as np
@@ -62,6 +63,7 @@ from generators.tickets import (
     _texts,
 )
 from udfs.cellio import is_empty
+from udfs.errors import KaoheError
 from udfs.rulebook import CANONICAL_FIELDS, Rulebook
 from udfs.scoring_cells import kh_band, kh_due, kh_item
 from udfs.timeliness_cells import kh_date, kh_deadline, kh_elapsed
@@ -115,14 +117,48 @@ def _column(grid: np.ndarray) -> np.ndarray:
     return grid.reshape(-1, 1)
 
 
-def _quote(text: str) -> str:
-    """Text as an Excel string literal's body ("" for ")."""
-    return str(text).replace('"', '""')
+STRING_LIMIT = 255  # Excel: the most characters of a string constant in a formula
+NAME_LIMIT = 255    # Excel: the most characters of a defined name
+FORMULA_LIMIT = 8192  # Excel: the most characters of a formula
+# what every spreadsheet takes in a defined name after its first character: ASCII letters and
+# digits, "_", "." and the CJK ideographs (spaces, brackets, quotes, operators never)
+_NAME_CHARACTERS = re.compile(r"[0-9A-Za-z_.\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def utf16_length(text: str) -> int:
+    """Length as Excel counts it (UTF-16 units: 𠮷 counts 2)."""
+    return len(str(text).encode("utf-16-le")) // 2
+
+
+def literal(text) -> str:
+    """``text`` as an Excel string constant, the one way rulebook (or any) text enters a formula:
+    each ``"`` doubled, and text beyond Excel's 255-character limit for a constant split into
+    pieces joined with ``&`` (in brackets, so that it stands as one operand anywhere)."""
+    pieces, piece, size = [], "", 0
+    for character in str(text):
+        width = utf16_length(character) * (2 if character == '"' else 1)
+        if size + width > STRING_LIMIT:
+            pieces.append(piece)
+            piece, size = "", 0
+        piece, size = piece + character, size + width
+    pieces.append(piece)
+    quoted = ['"' + p.replace('"', '""') + '"' for p in pieces]
+    return quoted[0] if len(quoted) == 1 else "(" + "&".join(quoted) + ")"
+
+
+def number(value) -> str:
+    """A number as it stands in a formula: 15 significant digits (Excel's), no exponent for the
+    sizes a rulebook allows; never inf or nan (the rulebook refuses them)."""
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"not a finite number: {value!r}")
+    return f"{value:.15g}"
 
 
 def defined_name(header: str) -> str:
-    """A column header as it can stand in a defined name (扣款(元) → 扣款元)."""
-    return re.sub(r"[^\w.]", "", header)
+    """What of a column header can stand in a defined name (扣款(元) → 扣款元): the characters of
+    :data:`_NAME_CHARACTERS`, the others dropped. :meth:`LedgerPlan.name` makes it unique and valid."""
+    return "".join(_NAME_CHARACTERS.findall(str(header)))
 
 
 @dataclasses.dataclass
@@ -199,6 +235,8 @@ class LedgerPlan:
         self.has_replies = any(v is not None for v in self.raw["replied_at"])
         self.columns: list[Column] = []
         self._at: dict[str, Column] = {}
+        self._names: dict[tuple[str, str], str] = {}  # (prefix, text) → its defined name
+        self._taken: set[str] = set()
         self.per_ticket = [item for item in rulebook.items if per_ticket(item)]
         units = [rulebook.score_unit]
         self.amount_units = units + [u for u in dict.fromkeys(i.unit for i in self.per_ticket) if u not in units]
@@ -213,7 +251,32 @@ class LedgerPlan:
 
     def range(self, header: str) -> str:
         """The defined name of a 台账 column's data cells (台账_入账 ...)."""
-        return f"{LEDGER}_{defined_name(header)}"
+        return self.name(f"{LEDGER}_", header)
+
+    def enabled_ref(self, stage: str) -> str:
+        """The defined name saying whether ``stage`` is timed this month (启用_回复 ...)."""
+        return self.name("启用_", stage)
+
+    def band_ref(self, stage: str) -> str:
+        """The defined name saying whether the band stage ``stage`` is scored this month (分档_响应 ...)."""
+        return self.name("分档_", stage)
+
+    def name(self, prefix: str, text: str) -> str:
+        """A valid defined name for ``text`` (a header, a stage), the same each time it is asked for:
+        ``prefix`` + :func:`defined_name` (台账_扣款元), or, when that is empty, too long or already
+        another text's, ``prefix`` + 名称N. The prefix starts with a CJK character, so the name never
+        looks like a cell (A1, R1C1) nor starts with a digit."""
+        key = (prefix, str(text))
+        if key not in self._names:
+            name = prefix + defined_name(text)
+            if name == prefix or utf16_length(name) > NAME_LIMIT or name in self._taken:
+                k = 1
+                while f"{prefix}名称{k}" in self._taken:
+                    k += 1
+                name = f"{prefix}名称{k}"
+            self._names[key] = name
+            self._taken.add(name)
+        return self._names[key]
 
     def names(self) -> dict[str, str]:
         """Every defined name of the two sheets' data columns → its absolute range."""
@@ -279,6 +342,16 @@ class LedgerPlan:
         return self._at[header]
 
     def _add(self, column: Column) -> Column:
+        if column.header in self._at:  # two rulebook names give one header (item 超时 and …): refuse, never mix
+            raise KaoheError(f"考核办法 {self.rulebook.name}: 台账会有两列同名“{column.header}”(考核项编号、环节名、"
+                             "类别或人员类别的名称重合)，请在规则文件中改用不同的名称",
+                             f"rulebook {self.rulebook.name}: two ledger columns would be called {column.header!r}; "
+                             "rename an item, stage, category or party")
+        if column.formula is not None and len(column.formula) + 3 > FORMULA_LIMIT:  # {= … }
+            raise KaoheError(f"考核办法 {self.rulebook.name}: 台账“{column.header}”列的公式有 {len(column.formula)} 个字符，"
+                             f"超过 Excel 的上限 {FORMULA_LIMIT}(时限表的行或优先级、区域、工单类型的取值过多过长)",
+                             f"rulebook {self.rulebook.name}: the formula of ledger column {column.header!r} would have "
+                             f"{len(column.formula)} characters, beyond Excel's {FORMULA_LIMIT}")
         self.columns.append(column)
         self._at[column.header] = column
         return column
@@ -317,7 +390,7 @@ class LedgerPlan:
                     f"{self.range('工单类型')},{self.ticket_range('suspended')})"), deadline, "time"))
             d = self.range(f"{name}截止")
             # a ticket's own 办理时限 that cannot be read: not assessed there (as the ledger), no rejection
-            unread = f"IF(LEFT({d},3)=\"#时限\",\"{NOT_ASSESSED}\",\"\")" if stage.ticket_limit else "\"\""
+            unread = f"IF(LEFT({d},3)=\"#时限\",{literal(NOT_ASSESSED)},\"\")" if stage.ticket_limit else "\"\""
             e = stage.end
             hours = self._overdue_hours(deadline, stage.end_values)
             self._add(Column(f"{name}超时小时", (
@@ -328,13 +401,13 @@ class LedgerPlan:
             self._add(Column(f"{name}及时", (
                 f"IF(ISNUMBER({d}),IF(ISNUMBER({e}),IF({e}<={d},\"是\",\"否\"),"
                 f"IF(ISNUMBER({h}),IF({h}>0,\"超时未完成\",\"未完成\"),\"未完成\")),"
-                f"IF(LEFT({d},1)=\"#\",{unread},IF({blank},\"\",\"{NOT_ASSESSED}\")))"),
+                f"IF(LEFT({d},1)=\"#\",{unread},IF({blank},\"\",{literal(NOT_ASSESSED)})))"),
                 self._verdicts(deadline, stage.end_values, hours, stage.ticket_limit)))
 
         self._add(Column("超时", (f"IF(({self.overdue_expression(list(self.stages))})>0,1,0)"
                                   if self.stages else "0*ROW(" + self.ticket_range("ticket_id") + ")"),
                          self.overdue_flags(list(self.stages)).astype(float).astype(object), "number"))
-        timed = "+".join(f"ISNUMBER({self.range(f'{s}截止')})*启用_{s}" for s in self.stages)
+        timed = "+".join(f"ISNUMBER({self.range(f'{s}截止')})*{self.enabled_ref(s)}" for s in self.stages)
         self._add(Column("计时", f"IF(({timed})>0,1,0)" if timed else "0*ROW(" + self.ticket_range("ticket_id") + ")",
                          self.timed_flags().astype(float).astype(object), "number"))
         if any(i.measure.startswith("avg_hours_over") for i in book.items):
@@ -346,7 +419,7 @@ class LedgerPlan:
                 f"\"\",{self.ticket_range('suspended')})"), hours, "hours"))
         for field in self.flag_fields():
             src = self.ticket_range(field)
-            yes = "+".join(f"(UPPER(TRIM({src}))=\"{v}\")" for v in FLAG_TRUE)
+            yes = "+".join(f"(UPPER(TRIM({src}))={literal(v)})" for v in FLAG_TRUE)
             values = np.array([int(t.strip().upper() in FLAG_TRUE) for t in _texts(raw[field])], dtype=object)
             self._add(Column(f"{label[field]}标记", f"IF(({yes})>0,1,0)", values, "number"))
 
@@ -370,11 +443,11 @@ class LedgerPlan:
         given = np.array([t if t in book.parties else book.party for t in texts], dtype=object)
         label = CANONICAL_FIELDS["party"]
         if len(book.parties) == 1:
-            self._add(Column(label, f"\"{_quote(book.party)}\"&LEFT({src},0)", given))
+            self._add(Column(label, f"{literal(book.party)}&LEFT({src},0)", given))
             return
         trimmed = f"TRIM({src})"
-        known = "+".join(f"({trimmed}=\"{_quote(p)}\")" for p in book.parties)
-        self._add(Column(GIVEN_PARTY, f"IF(({known})>0,{trimmed},\"{_quote(book.party)}\")", given))
+        known = "+".join(f"({trimmed}={literal(p)})" for p in book.parties)
+        self._add(Column(GIVEN_PARTY, f"IF(({known})>0,{trimmed},{literal(book.party)})", given))
         self._add(Column(label, None, given))  # the formula and values come with 入账 (_unit_parties)
 
     def _unit_parties(self) -> None:
@@ -410,13 +483,13 @@ class LedgerPlan:
             for unit in dict.fromkeys(units[mine]):
                 tally[units == unit] = (mine & (units == unit)).sum() * big - rows[mine & first & (units == unit)].sum()
             column = self._add(Column(f"{party}计票", (
-                f"MMULT(({U}=TRANSPOSE({U}))*TRANSPOSE(({C}=1)*({G}=\"{_quote(party)}\")*({big}-{F}*{R})),{ones})"),
+                f"MMULT(({U}=TRANSPOSE({U}))*TRANSPOSE(({C}=1)*({G}={literal(party)})*({big}-{F}*{R})),{ones})"),
                 tally.astype(object), "number", hidden=True))
             tallies.append((party, self.range(column.header), tally))
-        formula = f"\"{_quote(tallies[-1][0])}\""
+        formula = literal(tallies[-1][0])
         for j in range(len(tallies) - 2, -1, -1):
             beats = "*".join(f"({tallies[j][1]}>{tallies[k][1]})" for k in range(len(tallies)) if k != j)
-            formula = f"IF({beats},\"{_quote(tallies[j][0])}\",{formula})"
+            formula = f"IF({beats},{literal(tallies[j][0])},{formula})"
         total = "+".join(ref for _, ref, _ in tallies)
         grid = np.column_stack([tally for _, _, tally in tallies])
         values = np.array([given[i] if not grid[i].any() else tallies[int(np.argmax(grid[i]))][0] for i in range(n)],
@@ -444,11 +517,11 @@ class LedgerPlan:
             hours = _flat(kh_elapsed(_column(starts if on else np.full(self.rows, "", dtype=object)), _column(until),
                                      "", _column(self.raw["suspended"])))
             elapsed = self._add(Column(f"{stage}历时", (
-                f"KH_ELAPSED(IF(分档_{stage},{S},\"\"),IF(ISNUMBER({E}),{E},"
+                f"KH_ELAPSED(IF({self.band_ref(stage)},{S},\"\"),IF(ISNUMBER({E}),{E},"
                 f"IF(ISNUMBER({S})*ISNUMBER(统计截止),统计截止,\"\")),\"\",{self.ticket_range('suspended')})"),
                 hours, "hours"))
             points = _flat(kh_band(self.reference, stage, _column(hours)))
-            self._add(Column(f"{stage}得分", f"KH_BAND(考核办法,\"{_quote(stage)}\",{self.range(elapsed.header)})",
+            self._add(Column(f"{stage}得分", f"KH_BAND(考核办法,{literal(stage)},{self.range(elapsed.header)})",
                              points, "amount"))
 
     # -- which row of a stage applies to a ticket ------------------------------------------------------
@@ -462,7 +535,7 @@ class LedgerPlan:
             if not allowed:
                 continue
             r = self.range(header)
-            groups.append("(" + "+".join(f"({r}=\"{_quote(v)}\")" for v in allowed) + ")")
+            groups.append("(" + "+".join(f"({r}={literal(v)})" for v in allowed) + ")")
             mask &= np.isin(self.column(header).values.astype(str), [str(v) for v in allowed])
         if not groups:
             return None, mask
@@ -501,26 +574,26 @@ class LedgerPlan:
             fields = list(dict.fromkeys(pair[index] for pair in stage.rows.values()))
             if len(fields) == 1:
                 ref, values = self.range(label[fields[0]]), self.column(label[fields[0]]).values
-                text, texts = f"\"{label[fields[0]]}\"", np.full(self.rows, label[fields[0]], dtype=object)
+                text, texts = literal(label[fields[0]]), np.full(self.rows, label[fields[0]], dtype=object)
             else:
                 formula, values = self._choose(
                     stage, lambda k, index=index: (self.range(label[stage.rows[k][index]]),
                                                    self.column(label[stage.rows[k][index]]).values))
                 ref = self.range(self._add(Column(header, formula, values, "time")).header)
-                text, texts = self._choose(stage, lambda k, index=index: (f"\"{label[stage.rows[k][index]]}\"",
+                text, texts = self._choose(stage, lambda k, index=index: (literal(label[stage.rows[k][index]]),
                                                                           label[stage.rows[k][index]]))
             setattr(stage, which, ref)
             setattr(stage, f"{which}_values", values)
             setattr(stage, f"{which}_label", text)
             setattr(stage, f"{which}_labels", texts)
         if len({pair[0] for pair in stage.rows.values()}) > 1:  # the start column of its own: "" where no row fits
-            stage.argument = f"IF(ISNUMBER({stage.start}),\"{stage.name}\",\"\")"
+            stage.argument = f"IF(ISNUMBER({stage.start}),{literal(stage.name)},\"\")"
             stage.argument_mask = ~np.isnan(_num(stage.start_values))
         elif stage.fits is not None:
-            stage.argument = f"IF({stage.fits},\"{stage.name}\",\"\")"
+            stage.argument = f"IF({stage.fits},{literal(stage.name)},\"\")"
             stage.argument_mask = stage.fits_mask
         else:
-            stage.argument = f"\"{stage.name}\""
+            stage.argument = literal(stage.name)
             stage.argument_mask = np.ones(self.rows, bool)
 
     def _ticket_deadline(self, stage: Stage) -> np.ndarray:
@@ -533,12 +606,12 @@ class LedgerPlan:
         def own(k):
             row = limits[k]
             default = f"{row.limit:g}{row.unit}" if row.limit == row.limit and row.unit in ("小时", "分钟", "天", "工作日") else ""
-            return f"IF({given}=\"\",\"{default}\",{given})", np.where(texts == "", default, texts)
+            return f"IF({given}=\"\",{literal(default)},{given})", np.where(texts == "", default, texts)
 
         formula, values = self._choose(stage, own)
         header = self._add(Column(f"{stage.name}时限", formula, values)).header
         hours = list(dict.fromkeys(limits[k].hours or "" for k in stage.rows))
-        hours_argument = f",\"{_quote(hours[0])}\"" if len(hours) == 1 and hours[0] else ""
+        hours_argument = f",{literal(hours[0])}" if len(hours) == 1 and hours[0] else ""
         hours_argument = hours_argument or ",\"\""
         deadline = _flat(kh_deadline(_column(stage.start_values), _column(values), "", hours[0] if len(hours) == 1 else None,
                                      _column(self.raw["suspended"])))
@@ -587,7 +660,7 @@ class LedgerPlan:
             if stage not in self.stages:
                 continue
             h = self.range(f"{stage}超时小时")
-            terms.append(f"ISNUMBER({h})*({h}>0)*启用_{stage}")
+            terms.append(f"ISNUMBER({h})*({h}>0)*{self.enabled_ref(stage)}")
         return "+".join(terms) or "0"
 
     def overdue_flags(self, stages: list[str]) -> np.ndarray:
@@ -618,7 +691,7 @@ class LedgerPlan:
             header = f"{CANONICAL_FIELDS[argument]}标记"
             measure, mask = f"({self.range(header)}=1)", np.array([v == 1 for v in self.column(header).values], bool)
         mask = mask & self.counted() & (self.column(CANONICAL_FIELDS["party"]).values == party)
-        return (f"({self.range('入账')}=1)*({self.range(CANONICAL_FIELDS['party'])}=\"{_quote(party)}\")*{measure}",
+        return (f"({self.range('入账')}=1)*({self.range(CANONICAL_FIELDS['party'])}={literal(party)})*{measure}",
                 mask)
 
     # -- per-ticket amounts: the marginal amount of each per-ticket item, capped categories spent in time order --
@@ -671,7 +744,7 @@ class LedgerPlan:
                 f"IF({hit}>0,MMULT(({U}=TRANSPOSE({U}))*TRANSPOSE({hit})*((TRANSPOSE({T})<{T})"
                 f"+(TRANSPOSE({T})={T})*(TRANSPOSE({R})<={R})),{ones}),0)"), rank.astype(object), "count"))
             cumulative = _flat(kh_item(self.reference, item.id, _column(rank.astype(object))))
-            c = self._add(Column(f"{item.id}累计", f"KH_ITEM(考核办法,\"{_quote(item.id)}\",{self.range(k.header)})",
+            c = self._add(Column(f"{item.id}累计", f"KH_ITEM(考核办法,{literal(item.id)},{self.range(k.header)})",
                                  cumulative, "count", hidden=True))
             K, C = self.range(k.header), self.range(c.header)
             f = np.array([float(v) if isinstance(v, (int, float)) else np.nan for v in cumulative])
@@ -696,7 +769,7 @@ class LedgerPlan:
         order = np.arange(n)
         for category, entries in spent.items():
             points = caps[category]
-            cap = f"{points:g}"
+            cap = number(points)
             charged = sum(values for *_, values in entries)
             # what the unit's earlier tickets (dispatch time, ties by row) took from the category
             ordered = pd.DataFrame({"unit": units, "t": dispatch, "row": order, "charged": charged})
@@ -743,7 +816,7 @@ class LedgerPlan:
             r = self.range(label[field])
             later = _num(self.column(label[field]).values)
             message = f"#{label[field]}早于派单时间"
-            add(f"ISNUMBER({r})*({r}<{dispatch})", f"\"{message}\"",
+            add(f"ISNUMBER({r})*({r}<{dispatch})", literal(message),
                 np.where(~np.isnan(later) & ~np.isnan(dispatched) & (later < dispatched), message, ""))
         start, end = (serial(self.month_start) if self.month_start else np.nan), (serial(self.as_of) if self.as_of else np.nan)
         outside = ~np.isnan(dispatched) & ~np.isnan(start) & ((dispatched < start) | (dispatched >= end))
@@ -755,18 +828,18 @@ class LedgerPlan:
             listed = "/".join(allowed)
             values = self.column("优先级").values
             unknown = np.array([v != "" and v not in allowed for v in values], bool)
-            condition = f"({p}<>\"\")*" + "*".join(f"({p}<>\"{a}\")" for a in allowed)
-            add(condition, f"\"#优先级“\"&{p}&\"”不在考核办法 {self.rulebook.name} 的时限表中(可用: {listed})\"",
+            condition = f"({p}<>\"\")*" + "*".join(f"({p}<>{literal(a)})" for a in allowed)
+            add(condition, f"\"#优先级“\"&{p}&{literal(f'”不在考核办法 {self.rulebook.name} 的时限表中(可用: {listed})')}",
                 [f"#优先级“{v}”不在考核办法 {self.rulebook.name} 的时限表中(可用: {listed})" if u else ""
                  for v, u in zip(values, unknown)])
             if required:
                 message = f"#缺少优先级(考核办法 {self.rulebook.name} 的时限按优先级区分: {listed})"
-                add(f"{p}=\"\"", f"\"{message}\"", np.where(values == "", message, ""))
+                add(f"{p}=\"\"", literal(message), np.where(values == "", message, ""))
         src = self.ticket_range("repeat")
         texts = np.array([t.strip().upper() for t in _texts(raw["repeat"])], dtype=object)
         known = FLAG_TRUE + FLAG_FALSE
         bad_flag = np.array([t != "" and t not in known for t in texts], bool)
-        add(f"(TRIM({src})<>\"\")*" + "*".join(f"(UPPER(TRIM({src}))<>\"{v}\")" for v in known),
+        add(f"(TRIM({src})<>\"\")*" + "*".join(f"(UPPER(TRIM({src}))<>{literal(v)})" for v in known),
             f"\"#二次投诉无法识别: \"&{src}&\"(应为 是/否)\"",
             [f"#二次投诉无法识别: {_cell_text(v)}(应为 是/否)" if b else "" for v, b in zip(raw["repeat"], bad_flag)])
         first = {}
@@ -783,18 +856,19 @@ class LedgerPlan:
             av, bv = _num(plan.start_values), _num(plan.end_values)
             on = self.enabled[stage]  # a stage not assessed rejects nothing
             fits = f"*{plan.fits}" if plan.fits is not None else ""
-            add(f"启用_{stage}*ISNUMBER({a})*ISNUMBER({b})*({b}<{a}){fits}",
+            on_ref = self.enabled_ref(stage)
+            add(f"{on_ref}*ISNUMBER({a})*ISNUMBER({b})*({b}<{a}){fits}",
                 f"\"#\"&{plan.end_label}&\"早于\"&{plan.start_label}",
                 np.where(on & plan.fits_mask & ~np.isnan(av) & ~np.isnan(bv) & (bv < av),
                          "#" + plan.end_labels.astype(str) + "早于" + plan.start_labels.astype(str), ""))
             d = self.range(f"{stage}截止")
             values = self.column(f"{stage}截止").values
             if plan.ticket_limit:  # an unreadable 办理时限 leaves the ticket unassessed there, not rejected
-                add(f"启用_{stage}*(LEFT({d},1)=\"#\")*(LEFT({d},3)<>\"#时限\")", d,
+                add(f"{on_ref}*(LEFT({d},1)=\"#\")*(LEFT({d},3)<>\"#时限\")", d,
                     [v if on and isinstance(v, str) and v.startswith("#") and not v.startswith("#时限") else ""
                      for v in values])
             else:
-                add(f"启用_{stage}*(LEFT({d},1)=\"#\")", d,
+                add(f"{on_ref}*(LEFT({d},1)=\"#\")", d,
                     [v if on and isinstance(v, str) and v.startswith("#") else "" for v in values])
 
         formula = "\"\""
