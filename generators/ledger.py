@@ -647,15 +647,21 @@ def _ledger_sheet(book, name: str, rows: pd.DataFrame, header, number) -> None:
 
 
 def _plain_sheet(book, name: str, frame: pd.DataFrame, header, number, *, wide: str = "") -> None:
-    """A sheet of rows under a header row: numbers as numbers, everything else as text."""
+    """A sheet of rows under a header row: numbers as numbers, everything else as text; printed
+    landscape, one page wide, the header repeated."""
     sheet = book.add_worksheet(name)
     for j, label in enumerate(frame.columns):
-        sheet.write_string(0, j, CANONICAL_FIELDS.get(label, str(label)), header)
-        sheet.set_column(j, j, 40 if label == wide else 14)
+        label_text = CANONICAL_FIELDS.get(label, str(label))
+        sheet.write_string(0, j, label_text, header)
+        sheet.set_column(j, j, 40 if label == wide else min(_width(label_text, frame.iloc[:, j]), 30))
     _write_rows(sheet, frame, 1, [_ledger_cells(sheet, frame.iloc[:, j], number) for j in range(frame.shape[1])],
                 f"写{name}")
     sheet.freeze_panes(1, 0)
+    sheet.set_landscape()
+    sheet.set_paper(9)  # A4
+    sheet.fit_to_pages(1, 0)
     sheet.repeat_rows(0)
+    sheet.set_footer("&C第 &P 页，共 &N 页")
 
 
 def untimed_stages(rulebook: Rulebook, ledger: Ledger) -> tuple[list[str], list[str]]:

@@ -176,7 +176,7 @@ class TicketImport:
         if len(self.sheets) > 1 or any(s.hidden for s in self.sheets):
             lines += [f"  {s.label()}: 读入 {s.read} 行(入账 {s.accepted}，拒收 {s.rejected})，表头在第 {s.header_row} 行"
                       for s in self.sheets]
-        hidden = [s.label() for s in self.sheets if s.hidden]
+        hidden = [f"工作表“{s.name}”" for s in self.sheets if s.hidden]
         if hidden:
             lines.append(f"  ！ {'、'.join(hidden)}是隐藏的工作表，其中的工单也已读入；如不应考核，请删除该表后重新生成"
                          " / hidden sheets were read too")

@@ -10,10 +10,12 @@ import csv
 import datetime as dt
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -106,6 +108,24 @@ def test_a_tiny_file_with_one_far_cell_is_refused_before_it_is_read(command, tmp
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert "far.xlsx: 工作表“工单”的数据区域从 A1 到第 1,048,576 行、第 16,384 列" in err, err
+
+
+@pytest.mark.parametrize("cell", [
+    b'<row r="3"><c s="0" r="ZZ900000" t="n"><v>1</v></c></row>',   # the reference not the first attribute
+    b'<row r="3"><c r="XFD1048576" t="n"><v>1</v></c></row>',       # a cell far below its own row element
+    b"<x:row r='3'><x:c r='AAA900000'><x:v>1</x:v></x:c></x:row>",   # a prefix and other quotes
+])
+def test_a_far_cell_however_spelt_is_found(cell, tmp_path):
+    plain = _far_cell(tmp_path / "plain.xlsx")
+    source, odd = zipfile.ZipFile(plain), tmp_path / "odd.xlsx"
+    with zipfile.ZipFile(odd, "w", zipfile.ZIP_DEFLATED) as out:
+        for member in source.infolist():
+            data = source.read(member.filename)
+            if member.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(rb'<row r="1048576".*?</row>', b"", data).replace(b"</sheetData>", cell + b"</sheetData>")
+            out.writestr(member, data)
+    with pytest.raises(KaoheError, match="超过可读取的上限"):
+        input_files.inspect_workbook(odd)
 
 
 def test_a_part_that_unpacks_too_large_is_refused(tmp_path, monkeypatch, capsys):
