@@ -211,6 +211,21 @@ def test_a_unit_name_of_31_characters_with_an_astral_character_gets_a_sheet(tmp_
     assert any(unit.startswith(name) and len(name.encode("utf-16-le")) <= 62 for name in names)
 
 
+@pytest.mark.parametrize("month, score, words", [
+    ("2025-13", "80", "第2行“月份”应为 YYYY-MM: 2025-13"), ("2025-09", "inf", "第2行“得分”列不是数字: inf"),
+])
+def test_a_history_row_with_an_impossible_month_or_score_is_named_and_the_history_kept(month, score, words, tmp_path,
+                                                                                     capsys):
+    history = tmp_path / "考核历史.csv"
+    history.write_text(f"月份,考核办法,考核单位,得分,及时率\n{month},jiangmen,甲,{score},0.9\n", encoding="utf-8")
+    before = history.read_bytes()
+    export = _csv(tmp_path / "export.csv", [HEADER, _ticket(1)])
+    assert main(["monthly", str(export), "--rulebook", "jiangmen", "--month", "2025-10", "--history", str(history),
+                 "--out", str(tmp_path / "月度.xlsx")]) == 1
+    assert f"考核历史 考核历史.csv {words}" in capsys.readouterr().err
+    assert history.read_bytes() == before and not (tmp_path / "月度.xlsx").exists()
+
+
 # -- 9. Excel's limits: continued, never cut --------------------------------------------------------------
 def test_rows_columns_and_text_beyond_excels_limits_continue_elsewhere(tmp_path, monkeypatch, capsys):
     """The limits lowered (10 rows a sheet, 12 columns) so that a small export crosses them:
