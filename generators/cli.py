@@ -84,8 +84,9 @@ def _report_ledger(ledger, imported, book, month: str) -> None:
     from generators.ledger import NOT_ASSESSED, NOTES, stage_fields, untimed_stages
 
     print(imported.summary())
-    if imported.month_doubt(month):
-        print(f"！ {imported.month_doubt(month)}")
+    doubt = imported.month_doubt(month)
+    if doubt:
+        print(f"！ {doubt}")
     print(f"读入 {ledger.read} 行 = 入账 {len(ledger.rows)} 行 + 拒收 {len(ledger.rejected)} 行"
           f"{'' if ledger.reconciles else '  ！不平衡 / does not reconcile'}")
     for reason, count in ledger.rejected["原因"].str.replace(r"[:：(].*", "", regex=True).value_counts().items():
