@@ -289,13 +289,9 @@ def file_sha256(path) -> str:
 # --- reading -------------------------------------------------------------------------------
 
 def _open(path: Path) -> python_calamine.CalamineWorkbook:
-    """The workbook after its size and sheet areas were checked (:func:`open_workbook`)."""
-    try:
-        return open_workbook(path, "工作簿")[0]
-    except (KeyboardInterrupt, SystemExit, KaoheError):
-        raise
-    except BaseException as err:  # calamine raises several unrelated types for a bad file, a Rust panic even outside Exception
-        raise KaoheError(f"无法读取工作簿 {path.name}: {err}", f"cannot read workbook {path.name}: {err}") from err
+    """The workbook after its size and sheet areas were checked (:func:`open_workbook`, which also
+    turns calamine's own errors, a Rust panic included, into a message)."""
+    return open_workbook(path, "工作簿")[0]
 
 
 def _choose_sheets(book, source: Path, sheets: Sequence[str] | None) -> list[str]:

@@ -138,10 +138,10 @@ def inspect_workbook(path: Path, kind: str = "文件") -> list[SheetInfo]:
                 f"上限 {_size(MAX_TOTAL_BYTES)}，单个部分 {_size(MAX_PART_BYTES)})，可能已损坏或含有超长单元格，"
                 "请检查后另存或分成几个文件",
                 f"{path.name}: unpacks to {total} bytes (largest part {largest.filename}): over the limit")
-        sheets = []
+        sheets, parts = [], set(archive.namelist())
         for name, hidden, part in _sheet_parts(archive):
             try:
-                rows, columns = _extent(archive, part) if part in archive.namelist() else (0, 0)
+                rows, columns = _extent(archive, part) if part in parts else (0, 0)
             except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
                 raise KaoheError(f"{kind} {path.name}: 工作表“{name}”已损坏，无法读取({err})",
                                  f"{path.name}: sheet {name!r} is damaged: {err}") from err

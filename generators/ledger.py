@@ -590,7 +590,7 @@ def write_ledger(ledger: Ledger, path: Path, *, rulebook: Rulebook, month: str, 
             _plain_sheet(book, name, rows[columns].iloc[first:stop], header, number)
 
     if appendix3:
-        _write_appendix3(book, Ledger(rows, rejected, ledger.stages, ledger.read), header, month)
+        _write_appendix3(book, dataclasses.replace(ledger, rows=rows, rejected=rejected), header, month)
 
     for k, (first, stop) in enumerate(row_parts(len(rejected))):
         _plain_sheet(book, part_name("拒收", k), rejected.iloc[first:stop], header, number, wide="原因")
@@ -639,11 +639,7 @@ def _ledger_sheet(book, name: str, rows: pd.DataFrame, header, number) -> None:
         sheet.conditional_format(1, 0, len(rows), last_column, {
             "type": "formula", "criteria": "=OR(" + ",".join(f"${c}2>0" for c in amount_columns) + ")",
             "format": book.add_format({"bg_color": "#FCE4D6"})})
-    sheet.set_landscape()
-    sheet.set_paper(9)  # A4
-    sheet.fit_to_pages(1, 0)
-    sheet.repeat_rows(0)
-    sheet.set_footer("&C第 &P 页，共 &N 页")
+    _print_setup(sheet, 0)
 
 
 def _plain_sheet(book, name: str, frame: pd.DataFrame, header, number, *, wide: str = "") -> None:
@@ -657,11 +653,7 @@ def _plain_sheet(book, name: str, frame: pd.DataFrame, header, number, *, wide: 
     _write_rows(sheet, frame, 1, [_ledger_cells(sheet, frame.iloc[:, j], number) for j in range(frame.shape[1])],
                 f"写{name}")
     sheet.freeze_panes(1, 0)
-    sheet.set_landscape()
-    sheet.set_paper(9)  # A4
-    sheet.fit_to_pages(1, 0)
-    sheet.repeat_rows(0)
-    sheet.set_footer("&C第 &P 页，共 &N 页")
+    _print_setup(sheet, 0)
 
 
 def untimed_stages(rulebook: Rulebook, ledger: Ledger) -> tuple[list[str], list[str]]:
@@ -755,11 +747,16 @@ def _write_appendix3(book, ledger: Ledger, header_format, month: str) -> None:
         sheet.write_string(end + 1, 0, "备注:")
         sheet.write_string(end + 3, 0, "承办部门负责人签名:")
         sheet.freeze_panes(2, 1)
-        sheet.set_landscape()
-        sheet.set_paper(9)
-        sheet.fit_to_pages(1, 0)
-        sheet.repeat_rows(1)
-        sheet.set_footer("&C第 &P 页，共 &N 页")
+        _print_setup(sheet, 1)
+
+
+def _print_setup(sheet, header_row: int) -> None:
+    """A4 landscape, one page wide, ``header_row`` repeated on every page, page numbers below."""
+    sheet.set_landscape()
+    sheet.set_paper(9)  # A4
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(header_row)
+    sheet.set_footer("&C第 &P 页，共 &N 页")
 
 
 def progress_bar(total: int, what: str):

@@ -24,7 +24,7 @@ from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 import udfs
 from generators.ledger import REJECTED_COLUMNS
 from generators.monthly import Assessment, Line, UnitResult, cannot_score_reason
-from generators.workbooks import new_workbook
+from generators.workbooks import new_workbook, utf16_length
 from udfs import scoring
 from udfs.rulebook import DEDUCTION_WORDS, Item, Rulebook
 
@@ -194,7 +194,7 @@ def _fit(text: str, units: int) -> str:
     """The longest start of ``text`` within ``units`` UTF-16 code units (Excel's measure: 𠮷 is 2)."""
     out, used = [], 0
     for char in text:
-        used += 2 if ord(char) > 0xFFFF else 1
+        used += utf16_length(char)
         if used > units:
             break
         out.append(char)

@@ -540,8 +540,9 @@ def pasted_rows(path, rulebook: Rulebook | None = None) -> dict[str, np.ndarray]
     parts = []
     for _, _, grid, position, header, fields, _ in found:
         body = grid.iloc[position + 1:].to_numpy(object)
-        texts = np.array([[_cell_text(v).strip() for v in row] for row in body], dtype=object).reshape(body.shape)
-        keep = ~_empty(body.reshape(-1)).reshape(body.shape).all(axis=1) & ~(texts == np.array(header, dtype=object)).all(axis=1)
+        blank, repeated = _row_kinds({j: body[:, j] for j in range(body.shape[1])}, header,
+                                     {field: j for j, field in fields.items()})
+        keep = ~blank & ~repeated
         parts.append({field: body[keep, j] for j, field in fields.items()})
     fields = list(dict.fromkeys(f for part in parts for f in part))
     return {field: np.concatenate([part.get(field, np.full(len(next(iter(part.values()))), "", dtype=object))
@@ -576,12 +577,24 @@ def _combine(path: Path, encoding: str, parts: list, skipped: list) -> TicketImp
             "原因": [f"工单号重复(与{source} 第 {row} 行相同)" for source, row in
                    zip(first[SOURCE_FILE][again], first[SOURCE_ROW][again])],
         }, columns=list(REJECTED_COLUMNS)))
-        counts = [dataclasses.replace(c, accepted=c.accepted - int((again & (tickets[SOURCE_FILE] == source)).sum()),
-                                      rejected=c.rejected + int((again & (tickets[SOURCE_FILE] == source)).sum()))
-                  for c, source in zip(counts, sources)]
+        moved = [int((again & (tickets[SOURCE_FILE] == source).to_numpy()).sum()) for source in sources]
+        counts = [dataclasses.replace(c, accepted=c.accepted - k, rejected=c.rejected + k) for c, k in zip(counts, moved)]
         tickets = tickets[~again].reset_index(drop=True)
     return TicketImport(path, encoding, columns, tickets, pd.concat(rejected, ignore_index=True), tuple(counts),
                         tuple(skipped))
+
+
+def _row_kinds(cells: dict[int, np.ndarray], header: list[str], by_field: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """``(blank, repeated)`` of the rows below a header (``cells``: column → values): rows with no
+    value at all, and rows repeating the header (工单号 and 派单时间 read as their headers)."""
+    count = len(next(iter(cells.values()))) if cells else 0
+    blank = np.ones(count, dtype=bool)
+    for values in cells.values():  # each column only looks at the rows still blank so far
+        candidates = np.flatnonzero(blank)
+        blank[candidates] = _empty(values[candidates])
+    id_col, dispatch_col = by_field["ticket_id"], by_field["dispatched_at"]
+    repeated = ~blank & _is_header(cells[id_col], header[id_col]) & _is_header(cells[dispatch_col], header[dispatch_col])
+    return blank, repeated
 
 
 def _import(path, sheet, hidden, grid, position, header, fields, extras, rulebook, bounds, month):
@@ -594,12 +607,8 @@ def _import(path, sheet, hidden, grid, position, header, fields, extras, ruleboo
     # Cells as text, except time columns: their raw values (serials, datetimes) are parsed as such.
     cells = {j: body.iloc[:, j].to_numpy(object) for j in range(body.shape[1])}
     cells = {j: values if j in time_columns else _texts(values) for j, values in cells.items()}
-    blank = np.ones(len(body), dtype=bool)
-    for values in cells.values():  # each column only looks at the rows still blank so far
-        candidates = np.flatnonzero(blank)
-        blank[candidates] = _empty(values[candidates])
+    blank, repeated = _row_kinds(cells, header, by_field)
     id_col, dispatch_col = by_field["ticket_id"], by_field["dispatched_at"]
-    repeated = ~blank & _is_header(cells[id_col], header[id_col]) & _is_header(cells[dispatch_col], header[dispatch_col])
     keep = ~blank & ~repeated
     # an unnamed, empty column (trailing commas, formatted cells) is not data
     extras = {j: name for j, name in extras.items() if header[j] or not _empty(cells[j]).all()}

@@ -50,10 +50,10 @@ class SafeWorkbook(xlsxwriter.Workbook):
                 self.filename = str(target)
 
 
-def new_workbook(path: str | Path, options: dict | None = None, **properties) -> SafeWorkbook:
-    """An xlsxwriter workbook (:class:`SafeWorkbook`) with :data:`OPTIONS` (or ``options``) and
-    document ``properties`` (title, comments...)."""
-    book = SafeWorkbook(str(path), options or OPTIONS)
+def new_workbook(path: str | Path, **properties) -> SafeWorkbook:
+    """An xlsxwriter workbook (:class:`SafeWorkbook`) with :data:`OPTIONS` and document
+    ``properties`` (title, comments...)."""
+    book = SafeWorkbook(str(path), OPTIONS)
     book.set_properties({"author": "kaohe", **properties, "created": CREATED})
     return book
 
@@ -82,6 +82,11 @@ def write_rows(rows: Sequence[Sequence], path: str | Path, sheet: str, *, widths
             else:
                 page.write_string(i, j, str(value))
     book.close()
+
+
+def utf16_length(text: str) -> int:
+    """Length as Excel counts it (UTF-16 units: 𠮷 counts 2)."""
+    return len(str(text).encode("utf-16-le")) // 2
 
 
 # -- Excel's limits: nothing is cut silently ------------------------------------------------------------
@@ -113,7 +118,10 @@ def split_long_texts(frame: pd.DataFrame, key: str, table: str) -> tuple[pd.Data
     changed = {}
     for column in [c for c, dtype in frame.dtypes.items() if dtype == object or pd.api.types.is_string_dtype(dtype)]:
         values = frame[column]
-        lengths = np.fromiter((len(v) if type(v) is str else 0 for v in values), dtype=np.int64, count=len(values))
+        if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:  # counted without a Python loop
+            lengths = values.str.len().fillna(0).to_numpy(np.int64)
+        else:
+            lengths = np.fromiter((len(v) if type(v) is str else 0 for v in values), dtype=np.int64, count=len(values))
         for i in np.flatnonzero(lengths > EXCEL_TEXT):
             text = values.iloc[i]
             parts = [text[k:k + TEXT_KEPT] for k in range(0, len(text), TEXT_KEPT)]

@@ -62,6 +62,7 @@ from generators.tickets import (
     _priority_rules,
     _texts,
 )
+from generators.workbooks import utf16_length
 from udfs.cellio import is_empty
 from udfs.errors import KaoheError
 from udfs.rulebook import CANONICAL_FIELDS, Rulebook
@@ -123,11 +124,6 @@ FORMULA_LIMIT = 8192  # Excel: the most characters of a formula
 # what every spreadsheet takes in a defined name after its first character: ASCII letters and
 # digits, "_", "." and the CJK ideographs (spaces, brackets, quotes, operators never)
 _NAME_CHARACTERS = re.compile(r"[0-9A-Za-z_.\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-
-
-def utf16_length(text: str) -> int:
-    """Length as Excel counts it (UTF-16 units: 𠮷 counts 2)."""
-    return len(str(text).encode("utf-16-le")) // 2
 
 
 def literal(text) -> str:
