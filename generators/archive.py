@@ -47,15 +47,22 @@ import xlsxwriter.exceptions
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 import udfs
+from generators import paper
 from generators.input_files import open_workbook
 from generators.safe_files import atomic_output, csv_cell, csv_text
 from generators.workbooks import new_workbook
 from udfs.errors import KaoheError
 from udfs.privacy import mask_phone
+from udfs.wording import month_label
 
 MANIFEST_CSV = "manifest.csv"
 MANIFEST_JSON = "manifest.json"
-MANIFEST_COLUMNS = ("文件", "工作表", "行数", "SHA-256", "月份", "来源工作簿", "来源工作簿 SHA-256", "电话号码")
+ROWS_COLUMN = "数据行数(不含标题、表头和表尾)"  # tickets on a 台账 or 附件3, rejected rows on 拒收
+MANIFEST_COLUMNS = ("文件", "工作表", ROWS_COLUMN, "SHA-256", "月份", "来源工作簿", "来源工作簿 SHA-256", "电话号码")
+# Archives of kaohe 0.1.2 and before: 行数 counted every row below the first (a title and a form's
+# footer too); such manifests are still verified by that count.
+LEGACY_COLUMNS = ("文件", "工作表", "行数", *MANIFEST_COLUMNS[3:])
+ROWS_COUNTED = "data_rows"  # manifest.json's "rows_counted": what its "rows" are (absent: the legacy count)
 MASKED_WORDS = {"已脱敏": True, "未脱敏": False}
 # Document properties (custom, as Excel shows under 属性 > 自定义) of every archived file.
 PROPERTY_MONTH = "考核月份"
@@ -321,7 +328,9 @@ def _stated_month(book) -> str | None:
             value = row[1]
             if isinstance(value, (dt.date, dt.datetime)):
                 return value.strftime("%Y-%m")
-            return str(value).strip() or None
+            text = str(value).strip()
+            written = re.fullmatch(r"([0-9]{4})年([0-9]{1,2})月", text)  # as the ledger writes it: 2025年10月
+            return f"{written.group(1)}-{int(written.group(2)):02d}" if written else text or None
     return None
 
 
@@ -336,6 +345,45 @@ def _rows(sheet) -> Iterator[list]:
 
 def _empty(value) -> bool:
     return value is None or (isinstance(value, str) and value == "")
+
+
+def _filled(row) -> int:
+    return sum(1 for value in row if not _empty(value))
+
+
+TITLE = "title"
+HEADER = "header"
+DATA = "data"
+OTHER = "other"   # below the header but no data row: a blank row, a form's footer (备注:, 签名)
+_TITLE_ROWS = 5   # non-empty rows above the header at most (a form's title, a subtitle)
+
+
+def sheet_parts(rows: Iterable[list]) -> Iterator[tuple[str, list]]:
+    """Each row of a sheet with its part (:data:`TITLE`, :data:`HEADER`, :data:`DATA`, :data:`OTHER`).
+
+    The header is the first row with two or more values among the first :data:`_TITLE_ROWS` + 1
+    non-empty rows (a merged title above it, like 附件3's, holds one), else the first non-empty
+    row; rows above it are the title. Below it a data row has two or more values (one when the
+    header has one column): a form's footer (备注:, 承办部门负责人签名:) and blank rows are not data.
+    So the data rows of a 台账 or 附件3 are its tickets."""
+    rows = iter(rows)
+    buffered, seen = [], 0
+    for row in rows:
+        buffered.append(row)
+        filled = _filled(row)
+        seen += filled > 0
+        if filled >= 2 or seen > _TITLE_ROWS:
+            break
+    filled = [_filled(row) for row in buffered]
+    header = next((k for k, n in enumerate(filled) if n >= 2), next((k for k, n in enumerate(filled) if n), None))
+    if header is None:
+        yield from ((TITLE, row) for row in buffered)
+        return
+    need = min(2, filled[header])
+    for k, row in enumerate(buffered):
+        yield (TITLE if k < header else HEADER if k == header else DATA if filled[k] >= need else OTHER), row
+    for row in rows:
+        yield (DATA if _filled(row) >= need else OTHER), row
 
 
 # --- writing -------------------------------------------------------------------------------
@@ -353,10 +401,14 @@ def _file_name(month: str, sheet: str, used: set[str]) -> str:
 def _export_sheet(book, source: Path, sheet_name: str, path: Path, *, month: str, mask: bool,
                   source_sha: str, progress) -> int:
     """Write one tab as its own workbook at ``path`` (whole or not at all: :func:`new_workbook`);
-    return its data rows (after the header, up to the last non-empty row)."""
+    return its data rows (:func:`sheet_parts`: the tickets of a 台账 or 附件3, the rows of 拒收).
+
+    The copy prints like the original: the column header (not a title above it) repeated on every
+    page, the 工单号 (or 序号) column on every page across, text at 8 pt or more, hours with two
+    decimals, long text wrapped in rows as tall as it needs (:mod:`generators.paper`)."""
     try:
-        rows = _rows(book.get_sheet_by_name(sheet_name))
-        head = list(itertools.islice(rows, _WIDTH_SAMPLE))
+        parts = sheet_parts(_rows(book.get_sheet_by_name(sheet_name)))
+        head = list(itertools.islice(parts, _WIDTH_SAMPLE))
     except Exception as err:
         raise KaoheError(f"无法读取工作表 {source.name} / {sheet_name}: {err}",
                          f"cannot read sheet {sheet_name} of {source.name}: {err}") from err
@@ -369,25 +421,42 @@ def _export_sheet(book, source: Path, sheet_name: str, path: Path, *, month: str
                         (PROPERTY_PROGRAM, f"kaohe {udfs.__version__}")):
         out.set_custom_property(name, value, "bool" if isinstance(value, bool) else "text")
     bold = out.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "vcenter"})
+    title_format = out.add_format({"bold": True, "font_size": 14})
+    wrap = out.add_format({"text_wrap": True, "valign": "top"})
+    top = out.add_format({"valign": "top"})
+    hours = out.add_format({"num_format": "0.00", "valign": "top"})
+    when = out.add_format({"num_format": "yyyy-mm-dd hh:mm:ss", "valign": "top"})
     formats = {
-        dt.date: out.add_format({"num_format": "yyyy-mm-dd"}),
-        dt.time: out.add_format({"num_format": "hh:mm:ss"}),
-        dt.timedelta: out.add_format({"num_format": "[h]:mm:ss"}),
+        dt.date: out.add_format({"num_format": "yyyy-mm-dd", "valign": "top"}),
+        dt.time: out.add_format({"num_format": "hh:mm:ss", "valign": "top"}),
+        dt.timedelta: out.add_format({"num_format": "[h]:mm:ss", "valign": "top"}),
     }
     try:
         sheet = out.add_worksheet(sheet_name)
     except xlsxwriter.exceptions.XlsxWriterException as err:
         raise KaoheError(f"工作表名称无法写入 xlsx: {source.name} / {sheet_name}: {err}",
                          f"sheet name not allowed in xlsx: {sheet_name} of {source.name}: {err}") from err
-    header = [("" if _empty(v) else str(v)) for v in head[0]] if head else []
+    position = next((i for i, (part, _) in enumerate(head) if part == HEADER), None)
+    header = [("" if _empty(v) else str(v)) for v in head[position][1]] if position is not None else []
     phone_columns = {j for j, label in enumerate(header) if _PHONE_HEADER.search(label)} if mask else set()
-    for j, width in enumerate(_widths(head)):
+    hour_columns = {j for j, label in enumerate(header) if label.endswith(("小时", "历时"))}
+    widths = _widths([row for part, row in head if part in (HEADER, DATA)])
+    for j, width in enumerate(widths):
         sheet.set_column(j, j, width)
 
     last = 0
     width = 0
-    for i, row in enumerate(itertools.chain(head, rows)):
+    rows = 0
+    for i, (part, row) in enumerate(itertools.chain(head, parts)):
         written = False
+        rows += part == DATA
+        is_header, cell = part == HEADER, (bold if part == HEADER else title_format if part == TITLE else top)
+        if part == DATA:
+            tall = _row_lines(row, widths)
+            if tall > 1:
+                sheet.set_row(i, round(tall * paper.FONT_SIZE * 1.5 + 3, 1))
+        elif is_header:
+            sheet.set_row(i, paper.row_height([(v, w) for v, w in zip(header, widths)]))
         for j, value in enumerate(row):
             kind = type(value)
             if kind is str:
@@ -395,56 +464,58 @@ def _export_sheet(book, source: Path, sheet_name: str, path: Path, *, month: str
                     continue
                 if mask:
                     value = mask_phone(value)
-                if i == 0:
-                    sheet.write_string(i, j, value, bold)
-                else:
-                    sheet.write_string(i, j, value)
+                sheet.write_string(i, j, value, wrap if part == DATA else cell)
             elif kind is float or kind is int:
-                if j in phone_columns and i > 0 and float(value).is_integer():
+                if j in phone_columns and part == DATA and float(value).is_integer():
                     masked = mask_phone(str(int(value)))
                     if masked != str(int(value)):
-                        sheet.write_string(i, j, masked)
+                        sheet.write_string(i, j, masked, top)
                         written, width = True, max(width, j + 1)
                         continue
-                sheet.write_number(i, j, value, bold if i == 0 else None)
+                sheet.write_number(i, j, value, hours if j in hour_columns and part == DATA else cell)
             elif kind is bool:
-                sheet.write_boolean(i, j, value, bold if i == 0 else None)
+                sheet.write_string(i, j, "是" if value else "否", cell)  # never TRUE/FALSE on paper
             elif kind is dt.datetime:
-                sheet.write_datetime(i, j, value, bold if i == 0 else None)
+                sheet.write_datetime(i, j, value, when if part == DATA else cell)
             elif kind in formats:
-                sheet.write_datetime(i, j, value, bold if i == 0 else formats[kind])
+                sheet.write_datetime(i, j, value, formats[kind] if part == DATA else cell)
             elif value is None:
                 continue
             else:  # anything calamine may add later: keep it, as text
-                sheet.write_string(i, j, mask_phone(str(value)) if mask else str(value))
+                sheet.write_string(i, j, mask_phone(str(value)) if mask else str(value), cell)
             written, width = True, max(width, j + 1)
         if written:
             last = i
         if progress and i and i % 10_000 == 0:
             progress(sheet_name, i)
+    first = position or 0
     if width:
-        sheet.freeze_panes(1, 0)
-        sheet.autofilter(0, 0, max(last, 1), width - 1)
-        sheet.repeat_rows(0)
-    sheet.set_landscape()
-    sheet.set_paper(9)  # A4
-    sheet.fit_to_pages(1, 0)
+        sheet.freeze_panes(first + 1, 0)
+        sheet.autofilter(first, 0, max(last, first + 1), width - 1)
+    key = header[:1] in (["工单号"], ["序号"])
+    paper.print_ready(sheet, (widths + [8.43] * width)[:max(width, 1)], header_rows=(first, first) if width else None,
+                      repeat_columns=(0, 0) if key else None, header=f"{sheet_name} {month_label(month)}",
+                      allow_a3=True)
     try:
         out.close()
     except xlsxwriter.exceptions.XlsxWriterException as err:
         raise KaoheError(f"无法写出 {path}: {err}", f"cannot write {path}: {err}") from err
     if progress:
-        progress(sheet_name, last)
-    return last
+        progress(sheet_name, rows)
+    return rows
+
+
+_WRAP_AT = 40  # a column wider than this wraps at this width
 
 
 def _widths(rows: list[list]) -> list[float]:
-    """Column widths that fit Chinese text (two units a CJK character), from a sample of rows."""
+    """Column widths that fit Chinese text (two units a CJK character), from a sample of rows; a
+    column whose text is longer than :data:`_WRAP_AT` wraps at that width."""
     def units(value) -> int:
         if isinstance(value, (dt.datetime, dt.date)):
             return 19
         text = "" if _empty(value) else str(value)
-        return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+        return paper.text_width(text) if "\n" not in text else max(map(paper.text_width, text.split("\n")))
 
     widths: list[int] = []
     for row in rows:
@@ -452,7 +523,17 @@ def _widths(rows: list[list]) -> list[float]:
             if j == len(widths):
                 widths.append(0)
             widths[j] = max(widths[j], units(value))
-    return [min(w + 2, 60) if w else 8.43 for w in widths]
+    return [float(min(w + 2, _WRAP_AT)) if w else 8.43 for w in widths]
+
+
+def _row_lines(row: list, widths: list[float]) -> int:
+    """Lines the row's tallest text cell wraps to (a text at most half the column's width in
+    characters is one line without measuring it)."""
+    lines = 1
+    for j, value in enumerate(row):
+        if type(value) is str and j < len(widths) and (len(value) * 2.2 > widths[j] - 1 or "\n" in value):
+            lines = max(lines, paper.lines_needed(value, widths[j]))
+    return lines
 
 
 # --- the manifest --------------------------------------------------------------------------
@@ -466,8 +547,11 @@ def _write_manifest(manifest: Manifest) -> None:
                              csv_cell(manifest.source), manifest.source_sha256,
                              "已脱敏" if manifest.masked else "未脱敏"])
     meta = {
-        "说明": "考核台账归档清单；行数不含表头；用 kaohe archive --verify 核对 / "
-                "archive manifest of assessment ledgers; rows exclude the header; check with kaohe archive --verify",
+        "说明": "考核台账归档清单；rows 为数据行数(台账、附件3为工单张数，拒收为拒收行数；不含标题、表头和表尾)；"
+                "用 kaohe archive --verify 核对 / archive manifest of assessment ledgers; rows are data rows "
+                "(tickets on a ledger or 附件3, rejected rows on 拒收; no title, header or footer); "
+                "check with kaohe archive --verify",
+        "rows_counted": ROWS_COUNTED,
         "month": manifest.month,
         "source": manifest.source,
         "source_sha256": manifest.source_sha256,
@@ -505,6 +589,7 @@ class _Listed:
     sheet: str | None
     rows: int | None
     sha256: str | None
+    legacy: bool = False  # rows counted as kaohe 0.1.2 did (every row below the first)
 
     @property
     def key(self) -> tuple:
@@ -627,7 +712,8 @@ def _read_manifest_csv(path: Path, problems: list[str], facts: dict[str, _Fact])
     except csv.Error as err:
         problems.append(f"清单 {name} 无法按 CSV 读取: {_show(str(err))} / manifest {name} is not readable CSV")
         return None
-    if not rows or rows[0] != list(MANIFEST_COLUMNS):
+    legacy = bool(rows) and rows[0] == list(LEGACY_COLUMNS)
+    if not rows or (rows[0] != list(MANIFEST_COLUMNS) and not legacy):
         problems.append(f"清单 {name} 的表头应为 {','.join(MANIFEST_COLUMNS)} / "
                         f"manifest {name}: header must be {','.join(MANIFEST_COLUMNS)}")
         return None
@@ -659,7 +745,7 @@ def _read_manifest_csv(path: Path, problems: list[str], facts: dict[str, _Fact])
                "来源工作簿 SHA-256", "64 位十六进制", en, "source SHA-256")
         _claim(facts["masked"], zh, MASKED_WORDS.get(masked), masked in MASKED_WORDS, problems,
                "电话号码", "“已脱敏”或“未脱敏”", en, "masked", shown=masked)
-        listed.append(_Listed(zh, en, file, sheet or None, rows_given, sha))
+        listed.append(_Listed(zh, en, file, sheet or None, rows_given, sha, legacy))
     return listed
 
 
@@ -726,7 +812,7 @@ def _read_manifest_json(path: Path, problems: list[str], facts: dict[str, _Fact]
                 values[key] = None
                 found = f"实为{_kind(value)} {_show(value)}" if key in item else "缺少"
                 problems.append(f"{zh}的 {key} 应为{want}，{found} / {en}: {key} must be {want_en}")
-        listed.append(_Listed(zh, en, **values))
+        listed.append(_Listed(zh, en, **values, legacy=meta.get("rows_counted") != ROWS_COUNTED))
     return listed
 
 
@@ -878,9 +964,10 @@ def _check_content(entry: _Listed, path: Path, phones: bool, problems: list[str]
     if entry.sheet is not None:
         if entry.sheet not in counts:
             problems.append(f"{file} 中没有工作表“{_show(entry.sheet)}”（{entry.zh}） / no sheet {_show(entry.sheet)!r} in {file}")
-        elif entry.rows is not None and counts[entry.sheet] != entry.rows:
-            problems.append(f"行数不符: {file}（{entry.zh} {entry.rows}，实际 {counts[entry.sheet]}） / "
-                            f"row count mismatch: {file} (manifest {entry.rows}, actual {counts[entry.sheet]})")
+        elif entry.rows is not None and counts[entry.sheet][entry.legacy] != entry.rows:
+            actual = counts[entry.sheet][entry.legacy]
+            problems.append(f"行数不符: {file}（{entry.zh} {entry.rows}，实际 {actual}） / "
+                            f"row count mismatch: {file} (manifest {entry.rows}, actual {actual})")
     others = [name for name in counts if name != entry.sheet]
     if others and entry.sheet is not None:
         problems.append(f"{file} 中有清单外的工作表: {'、'.join(_show(n) for n in others)} / "
@@ -901,29 +988,33 @@ def _leak(value, phone_column: bool) -> bool:
     return False
 
 
-def _inspect_export(path: Path, phones: bool) -> tuple[dict[str, int], list[str], int]:
-    """Data rows of every sheet of an exported file (after its header) and, if ``phones``, where
-    (up to five cells) and how often a phone number is still there."""
+def _inspect_export(path: Path, phones: bool) -> tuple[dict[str, tuple[int, int]], list[str], int]:
+    """Per sheet of an exported file ``(data rows, legacy rows)``: its data rows (:func:`sheet_parts`)
+    and, as kaohe 0.1.2 counted, its rows below the first non-empty one; and, if ``phones``,
+    where (up to five cells) and how often a phone number is still there."""
     book = _open(path)
     try:
         counts, leaks, found = {}, [], 0
         for name in book.sheet_names:
             sheet = book.get_sheet_by_name(name)
             offset = (getattr(sheet, "start", None) or (0, 0))[1]
-            first, last, phone_columns = None, 0, set()
-            for i, row in enumerate(sheet.iter_rows()):
+            first, last, data, below, phone_columns = None, 0, 0, False, set()
+            for i, (part, row) in enumerate(sheet_parts(sheet.iter_rows())):
                 if any(not _empty(v) for v in row):
                     if first is None:
                         first = i
-                        phone_columns = {j for j, v in enumerate(row) if isinstance(v, str) and _PHONE_HEADER.search(v)}
                     last = i - first
+                data += part == DATA
+                if part == HEADER:
+                    phone_columns = {j for j, v in enumerate(row) if isinstance(v, str) and _PHONE_HEADER.search(v)}
                 if phones and first is not None:
                     for j, value in enumerate(row):
-                        if _leak(value, i > first and j in phone_columns):
+                        if _leak(value, below and j in phone_columns):
                             found += 1
                             if len(leaks) < _LEAKS_SHOWN:
                                 leaks.append(f"{_show(name)}!{xl_rowcol_to_cell(i, j + offset)}")
-            counts[name] = last
+                below = below or part == HEADER
+            counts[name] = (data, last)
         return counts, leaks, found
     except (KeyboardInterrupt, SystemExit):
         raise

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from udfs.errors import KaoheError
+from udfs.wording import citation, month_label
 
 EPILOG = "退出码 / exit codes: 0 成功 success, 1 输入有误 bad input, 2 用法错误 wrong usage"
 
@@ -87,7 +88,8 @@ def _report_ledger(ledger, imported, book, month: str) -> None:
     doubt = imported.month_doubt(month)
     if doubt:
         print(f"！ {doubt}")
-    print(f"读入 {ledger.read} 行 = 入账 {len(ledger.rows)} 行 + 拒收 {len(ledger.rejected)} 行"
+    read, kept, rejected = ledger.read, len(ledger.rows), len(ledger.rejected)
+    print(f"读入 {read} 行 = 入账 {kept} 行 + 拒收 {rejected} 行 / read {read} = accepted {kept} + rejected {rejected}"
           f"{'' if ledger.reconciles else '  ！不平衡 / does not reconcile'}")
     for reason, count in ledger.rejected["原因"].str.replace(r"[:：(].*", "", regex=True).value_counts().items():
         print(f"  拒收 {reason}: {count}")
@@ -106,7 +108,7 @@ def _report_ledger(ledger, imported, book, month: str) -> None:
         print(f"  ！ 本办法的这些时限没有对应的工单时间列，台账不计时，须人工核对: {'、'.join(unmapped)}"
               f" / limits no ticket column can time, check by hand: {', '.join(unmapped)}")
     if not stage_fields(book):
-        print(f"  ！ 考核办法 {book.name} 没有可按工单计时的时限，不计及时率 / the rulebook times no ticket stage")
+        print(f"  ！ 考核办法《{book.title}》没有可按工单计时的时限，不计及时率 / the rulebook times no ticket stage")
     differs = int(rows[NOTES].fillna("").str.contains("系统时限").sum()) if NOTES in rows.columns else 0
     if differs:
         print(f"  ！ {differs} 张工单的系统时限与本办法截止时间不同或无法识别(见台账“{NOTES}”列)"
@@ -115,35 +117,75 @@ def _report_ledger(ledger, imported, book, month: str) -> None:
         print(f"  ！ {ledger.caveat}")
 
 
-def _write_monthly(ledger, book, month: str, path: Path, *, tickets: Path, findings: Path | None,
-                   history: Path | None, password: str = "", timeliness_only: bool = False, imported=None):
-    """Assess the month from a computed ledger, write the table and the history, and only then
-    report (the import's and ledger's counts first, when ``imported`` is given); returns
-    ``(assessment, history read or None, balanced)``, balanced when every ticket and findings
-    row is accounted for."""
+def _assess(ledger, book, month: str, *, findings: Path | None, history: Path | None,
+            timeliness_only: bool = False):
+    """The month's assessment from a computed ledger, the findings and the history (the step
+    ``kaohe monthly``, ``kaohe notice`` and the demo share); returns ``(assessment, findings read
+    or None, history read or None)``. Nothing is written."""
     from generators import monthly as table
-    from generators.monthly_book import write_monthly
-    from udfs.calendar import china_calendar
-    from udfs.rulebook import DEDUCTION_WORDS
 
     found = table.read_findings(findings, book) if findings else None
     past = table.read_history(history) if history else None
-    assessment = table.assess_month(ledger, book, month, findings=found, history=past, timeliness_only=timeliness_only)
+    assessment = table.assess_month(ledger, book, month, findings=found, history=past,
+                                    timeliness_only=timeliness_only)
+    return assessment, found, past
+
+
+def _assess_export(options):
+    """Import the export a monthly command names and assess the month: ``(book, tickets, ledger,
+    import, assessment, findings read, history read)``."""
+    from generators.ledger import ledger_from_export
+    from udfs import rulebook as rulebooks
+    from udfs.calendar import china_calendar
+
+    book = rulebooks.load(options.rulebook)
+    tickets = Path(options.tickets)
+    ledger, imported = ledger_from_export(tickets, book, options.month, calendar=china_calendar())
+    assessment, found, past = _assess(ledger, book, options.month, findings=_path(options.findings),
+                                      history=_path(options.history),
+                                      timeliness_only=getattr(options, "timeliness_only", False))
+    return book, tickets, ledger, imported, assessment, found, past
+
+
+def _path(text) -> Path | None:
+    return Path(text) if text else None
+
+
+def _write_monthly(assessment, path: Path, *, tickets: Path, findings: Path | None, history: Path | None,
+                   password: str = "") -> bool:
+    """Write the monthly table, then add the month to the history (when one is given); returns
+    whether the table replaced an earlier file."""
+    from generators import monthly as table
+    from generators.monthly_book import write_monthly
+    from udfs.calendar import china_calendar
+
     existed = path.exists()
     write_monthly(assessment, path, calendar_version=china_calendar().version, password=password,
                   sources={"工单": tickets.name, "考核记录": findings.name if findings else "",
                            "考核历史": history.name if history else ""})
-    if past is not None:
+    if history is not None:
         table.update_history(history, assessment)
+    return existed
+
+
+def _report_month(assessment, found, *, findings: Path | None, ledger=None, imported=None) -> bool:
+    """Report an assessment on screen (the import's and ledger's counts first, when ``imported``
+    is given): findings read and rejected, then per unit its score, grade, pass, payment and
+    warnings. Returns whether every ticket and findings row is accounted for."""
+    from generators import monthly as table
+    from udfs.rulebook import DEDUCTION_WORDS
+
+    book = assessment.rulebook
     if imported is not None:
-        _report_ledger(ledger, imported, book, month)
+        _report_ledger(ledger, imported, book, assessment.month)
     if found is not None:
         counts = assessment.counts
-        print(f"考核记录 {findings.name}: 读入 {counts['记录读入']} 行 = 采用 {counts['记录采用']} 行"
-              f" + 拒收 {counts['记录拒收']} 行 / read = used + rejected"
+        read, used, rejected = counts["记录读入"], counts["记录采用"], counts["记录拒收"]
+        print(f"考核记录 {findings.name}: 读入 {read} 行 = 采用 {used} 行 + 拒收 {rejected} 行"
+              f" / read {read} = used {used} + rejected {rejected}"
               f"{'' if found.reconciles else '  ！不平衡 / does not reconcile'}")
-        rejected = assessment.rejected[assessment.rejected["源文件"] == findings.name]
-        for record in rejected.itertuples(index=False):
+        rows = assessment.rejected[assessment.rejected["源文件"] == findings.name]
+        for record in rows.itertuples(index=False):
             print(f"  拒收 第{record.源行号}行 {record.列}“{record.原值}”: {record.原因}")
     if not assessment.scored:
         print(f"  ！ {table.cannot_score_reason(book)} / the rulebook has no scoring items: no score")
@@ -154,7 +196,8 @@ def _write_monthly(ledger, book, month: str, path: Path, *, tickets: Path, findi
             parts += [f"得分 {result.score:g}{unit}", f"扣 {result.deducted:g}", f"加 {result.bonus:g}"]
         parts += [f"另计{DEDUCTION_WORDS[u]} {v:g}{u}" for u, v in result.apart.items()]
         parts += [f"及时率 {result.timely_rate:.1%}" if result.timely_rate == result.timely_rate else "未计时"]
-        parts += [f"平均{stage}得分 {mean:.2f}" for stage, mean in result.band_means.items() if mean == mean]
+        parts += [f"平均{stage}得分 {mean:.2f}" for stage, mean in result.band_means.items()
+                  if not np.isnan(mean)]
         parts += [f"等级 {result.grade}"] if result.grade is not None else []
         parts += ["合格" if result.passed else "不合格"] if result.passed is not None else []
         parts += [f"应付 {result.paid:,.2f} 元"] if result.paid == result.paid else []
@@ -162,10 +205,22 @@ def _write_monthly(ledger, book, month: str, path: Path, *, tickets: Path, findi
         print(f"  {result.unit}{who}: {'，'.join(parts)}")
         for warning in result.warnings:
             print(f"    ！ {warning}")
-    if past is not None:
-        print(f"已更新考核历史 / history updated: {history}")
+    return (ledger is None or ledger.reconciles) and (found is None or found.reconciles)
+
+
+def _write_notice(assessment, ledger, found, path: Path) -> bool:
+    """Write the monthly notice (.docx); returns whether it replaced an earlier file."""
+    from generators.notice import write_notice
+
+    existed = path.exists()
+    write_notice(assessment, ledger, path, findings=found)
+    return existed
+
+
+def _notice_written(assessment, path: Path, existed: bool) -> None:
+    units = len(assessment.units)
+    print(f"月度考核通报 / monthly notice: {month_label(assessment.month)}，{units} 家单位 / {units} unit(s)")
     _wrote(path, existed)
-    return assessment, past, ledger.reconciles and (found is None or found.reconciles)
 
 
 def _demo(options) -> int:
@@ -189,14 +244,19 @@ def _demo(options) -> int:
     history = out / "考核历史.csv"
     demo.synthesize_history(month, demo.VENDORS, book.name).to_csv(history, index=False, encoding="utf-8-sig",
                                                                     lineterminator="\n")
-    print(f"示例月份 {month}，考核办法 {book.title}({book.name})")
+    print(f"示例月份 {month_label(month)}，考核办法《{book.title}》")
     print(f"示例输入 / inputs: {export.name}(工单导出)、{findings.name}(考核记录)、{history.name}(前三个月)")
     ledger_path = out / f"台账_{month}.xlsx"
     ledger, _ = _write_ledger(export, book, month, ledger_path, appendix3=True)
     monthly_path = out / f"月度考核表_{month}.xlsx"
-    assessment, past, balanced = _write_monthly(ledger, book, month, monthly_path, tickets=export, findings=findings,
-                                                history=history)
+    assessment, found, past = _assess(ledger, book, month, findings=findings, history=history)
+    existed = _write_monthly(assessment, monthly_path, tickets=export, findings=findings, history=history)
+    balanced = _report_month(assessment, found, findings=findings, ledger=ledger)
+    print(f"已更新考核历史 / history updated: {history}")
+    _wrote(monthly_path, existed)
     if book.can_score:
+        notice_path = out / f"月度考核通报_{month}.docx"
+        _notice_written(assessment, notice_path, _write_notice(assessment, ledger, found, notice_path))
         workbook_path = out / f"考核工作簿_{month}.xlsm"
         _build_workbook(book, workbook_path, month=month, tickets=export,
                         units=inputs_from_assessment(assessment, past), rows=2000)
@@ -219,23 +279,29 @@ def _ledger(options) -> int:
 
 
 def _monthly(options) -> int:
-    from generators.ledger import ledger_from_export
-    from udfs import rulebook as rulebooks
-    from udfs.calendar import china_calendar
-
-    month = options.month
-    book = rulebooks.load(options.rulebook)
     tickets = Path(options.tickets)
-    path = _output(options.out, tickets.with_name(f"月度考核表_{month}.xlsx"), ".xlsx",
+    path = _output(options.out, tickets.with_name(f"月度考核表_{options.month}.xlsx"), ".xlsx",
                    [tickets, options.findings, options.history])
-    calendar = china_calendar()
-    ledger, imported = ledger_from_export(tickets, book, month, calendar=calendar)
-    _, _, balanced = _write_monthly(ledger, book, month, path, tickets=tickets,
-                                    findings=Path(options.findings) if options.findings else None,
-                                    history=Path(options.history) if options.history else None,
-                                    password=options.password, timeliness_only=options.timeliness_only,
-                                    imported=imported)
-    return 0 if balanced and not imported.month_doubt(month) else 1
+    _, tickets, ledger, imported, assessment, found, _ = _assess_export(options)
+    history = _path(options.history)
+    existed = _write_monthly(assessment, path, tickets=tickets, findings=_path(options.findings), history=history,
+                             password=options.password)
+    balanced = _report_month(assessment, found, findings=_path(options.findings), ledger=ledger, imported=imported)
+    if history is not None:
+        print(f"已更新考核历史 / history updated: {history}")
+    _wrote(path, existed)
+    return 0 if balanced and not imported.month_doubt(options.month) else 1
+
+
+def _notice(options) -> int:
+    tickets = Path(options.tickets)
+    path = _output(options.out, tickets.with_name(f"月度考核通报_{options.month}.docx"), ".docx",
+                   [tickets, options.findings, options.history])
+    _, tickets, ledger, imported, assessment, found, _ = _assess_export(options)
+    existed = _write_notice(assessment, ledger, found, path)
+    balanced = _report_month(assessment, found, findings=_path(options.findings), ledger=ledger, imported=imported)
+    _notice_written(assessment, path, existed)
+    return 0 if balanced and not imported.month_doubt(options.month) else 1
 
 
 def _build_workbook(book, path: Path, *, month: str | None, tickets: Path | None, units=(), rows: int | None = None,
@@ -247,8 +313,10 @@ def _build_workbook(book, path: Path, *, month: str | None, tickets: Path | None
     build_workbook(book, path, month=month, tickets=rows_given, units=units, rows=rows, password=password,
                    calendar=china_calendar())
     count = len(next(iter(rows_given.values()))) if rows_given else 0
-    print(f"考核工作簿 / assessment workbook: 考核办法 {book.name}，考核月份 {month or '(待填写)'}，"
-          f"工单 {count} 行，台账公式覆盖 {max(rows or DEFAULT_ROWS, count)} 行，单位 {len([u for u in units if u])} 个")
+    covered, named = max(rows or DEFAULT_ROWS, count), len([u for u in units if u])
+    print(f"考核工作簿 / assessment workbook: 考核办法《{book.title}》，考核月份 {month_label(month) if month else '(待填写)'}，"
+          f"工单 {count} 行，台账公式覆盖 {covered} 行，单位 {named} 个"
+          f" / {count} ticket rows, formulas over {covered} rows, {named} unit(s)")
     print(f"已写出 / wrote: {path}")
 
 
@@ -265,18 +333,33 @@ def _workbook(options) -> int:
     return 0
 
 
+def _rule_list(book) -> str:
+    """The rule list as plain text for the screen (no Markdown markup)."""
+    try:
+        from udfs.rulelist import plain
+    except ImportError:  # an older rulelist: its Markdown is still readable
+        from udfs.rulelist import markdown as plain
+    return plain(book)
+
+
 def _rulebooks(options) -> int:
+    from generators.paper import text_width
     from udfs import rulebook as rulebooks
-    from udfs.rulelist import markdown
 
     if options.name:
-        print(markdown(rulebooks.load(options.name)))
+        print(_rule_list(rulebooks.load(options.name)), end="")
         return 0
     infos = rulebooks.installed()
-    width = max(len(info.name) for info in infos)
+    width = max(text_width(info.title) for info in infos)
+    print("已安装的考核办法(中文名称，其后是在命令中输入的名称) / installed rulebooks (title, then the name to type)")
     for info in infos:
-        print(f"{info.name:<{width}}  {info.version:<8}  {info.title}  〔{info.source}〕")
-    print(f"共 {len(infos)} 个考核办法 / {len(infos)} rulebooks")
+        pad = " " * (width - text_width(info.title))
+        print(f"  {info.title}{pad}  {info.name}")
+        source = citation(info.source)
+        if source:
+            print(f"  {' ' * width}  出处: {source}；版本 {info.version}")
+    print(f"共 {len(infos)} 个考核办法 / {len(infos)} rulebooks。"
+          "显示一个办法的规则清单: kaohe rulebooks 名称 / show one: kaohe rulebooks NAME")
     return 0
 
 
@@ -284,8 +367,9 @@ def _check(options) -> int:
     from udfs import rulebook as rulebooks
 
     book = rulebooks.check(options.file)
-    print(f"规则文件有效 / valid: {options.file} — {book.title}，{len(book.items)} 个考核项，"
-          f"{len(book.time_limits)} 条时限")
+    items, limits = len(book.items), len(book.time_limits)
+    print(f"规则文件有效: {options.file} —《{book.title}》，{items} 个考核项，{limits} 条时限"
+          f" / valid: {items} item(s), {limits} time limit(s)")
     return 0
 
 
@@ -351,6 +435,19 @@ def _chinese(message: str) -> str:
     return message
 
 
+def _assessment_arguments(command, *, history: str, out: str, timeliness: str) -> None:
+    """The inputs of a month's assessment, the same for ``monthly`` and ``notice``."""
+    command.add_argument("tickets", metavar="TICKETS", help="工单导出 .xlsx/.csv (UTF-8/GB18030)")
+    command.add_argument("--findings", help="考核记录 .xlsx/.csv: 考核单位,考核项,次数,选定值,加倍次数,备注 / findings file")
+    command.add_argument("--history", help=history)
+    command.add_argument("--rulebook", required=True, help="考核办法名称或 .toml 路径 / rulebook name or file")
+    command.add_argument("--month", required=True, type=_month, help="考核月份 YYYY-MM / month")
+    command.add_argument("--out", help=f"输出文件 / output file (默认 与工单同目录的 {out})")
+    command.add_argument("--timeliness-only", action="store_true",
+                         help=f"考核办法没有考核项(不能计分)时，{timeliness} / timeliness only, for a rulebook that "
+                              "cannot score")
+
+
 def parser() -> argparse.ArgumentParser:
     main = _Parser(
         prog="kaohe", description="考核: 通信代维客户投诉处理考核工具 / telecom complaint-handling assessment",
@@ -373,17 +470,15 @@ def parser() -> argparse.ArgumentParser:
     ledger.set_defaults(run=_ledger)
     monthly = commands.add_parser("monthly", help="生成月度量化考核表 / the monthly quantified scoring table",
                                   epilog=EPILOG)
-    monthly.add_argument("tickets", metavar="TICKETS", help="工单导出 .xlsx/.csv (UTF-8/GB18030)")
-    monthly.add_argument("--findings", help="考核记录 .xlsx/.csv: 考核单位,考核项,次数,选定值,加倍次数,备注 / findings file")
-    monthly.add_argument("--history", help="考核历史 .csv (读取并追加本月结果) / history file, read and appended to")
-    monthly.add_argument("--rulebook", required=True, help="考核办法名称或 .toml 路径 / rulebook name or file")
-    monthly.add_argument("--month", required=True, type=_month, help="考核月份 YYYY-MM / month")
-    monthly.add_argument("--out", help="输出文件 / output file (默认 与工单同目录的 月度考核表_YYYY-MM.xlsx)")
+    _assessment_arguments(monthly, history="考核历史 .csv (读取并追加本月结果) / history file, read and appended to",
+                          out="月度考核表_YYYY-MM.xlsx", timeliness="只统计工单及时率")
     monthly.add_argument("--password", default="", help="工作表保护密码 / sheet protection password (默认无)")
-    monthly.add_argument("--timeliness-only", action="store_true",
-                         help="考核办法没有考核项(不能计分)时，只统计工单及时率 / a timeliness-only table for a "
-                              "rulebook that cannot score")
     monthly.set_defaults(run=_monthly)
+    notice = commands.add_parser("notice", help="生成月度考核通报(.docx) / the monthly notice as a Word document",
+                                 epilog=EPILOG)
+    _assessment_arguments(notice, history="考核历史 .csv (只读取，用于合同预警；不写回) / history file, read only",
+                          out="月度考核通报_YYYY-MM.docx", timeliness="只通报工单及时率")
+    notice.set_defaults(run=_notice)
     builder = commands.add_parser("workbook", help="生成考核工作簿(.xlsm) / the assessment workbook", epilog=EPILOG)
     builder.add_argument("--rulebook", required=True, help="考核办法名称或 .toml 路径 / rulebook name or file")
     builder.add_argument("--out", help="输出文件 / output file (默认 考核工作簿_办法名.xlsm)")

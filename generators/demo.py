@@ -40,6 +40,20 @@ GIVEN = ("伟", "芳", "敏", "静", "强", "磊", "洋", "艳", "勇", "军", "
 PLACES = ("蓬江区白沙街道", "江海区外海街道", "新会区会城街道", "台山市台城街道", "开平市三埠街道", "鹤山市沙坪街道")
 HOUSE_NUMBERS = 299  # addresses are 1号 … 299号
 
+HANDLER_NAMES = ("陈国强", "李志明", "黄海涛", "张建军", "梁永辉", "林少杰", "吴振华", "何文斌", "谭家豪", "伍志成")
+RECEIVER_NAMES = ("客服 周晓燕", "客服 冯丽娟", "客服 邓美玲", "客服 赵雪梅", "客服 关晓琳")
+RESULTS = {  # 处理结果 as a vendor writes it on the reply, two wordings per complaint type
+    "GSM无覆盖": ("现场测试确认为弱覆盖，已调整天线下倾角，复测信号正常，已回复客户",
+                  "该处为覆盖盲区，已纳入新站规划，临时调整邻区参数改善，已向客户解释"),
+    "GSM单通串话": ("核查为基站传输故障，已更换传输板件，通话恢复正常", "复测未发现单通串话，已请客户更换终端测试，问题消除"),
+    "GSM掉话": ("优化邻区切换参数后复测无掉话，已回复客户", "掉话因小区切换失败，已修改切换门限，复测正常"),
+    "GSM断噪": ("排查为外部干扰，已定位并清除干扰源，通话质量恢复", "更换基站功放后复测无断续杂音，已回复客户"),
+    "GSM难以拨打接听": ("忙时话务拥塞，已扩容载频，复测接通正常", "调整寻呼参数后复测接通正常，已回复客户"),
+    "GPRS不能上网": ("客户手机上网设置有误，已指导修改，恢复上网", "基站数据业务板故障，已更换，复测上网正常"),
+    "GPRS网速慢": ("忙时小区负荷高，已调整数据信道配置，复测网速正常", "已优化小区参数并扩容数据信道，客户确认网速改善"),
+}
+SATISFACTION = (("满意", 0.82), ("基本满意", 0.13), ("不满意", 0.05))  # 回访满意度 of replied tickets
+
 # Text pools: a ticket picks an index, so a million tickets share a few thousand strings.
 _CUSTOMERS = np.array([s + g for s in SURNAMES for g in GIVEN], dtype=object)
 _ADDRESSES = np.array([f"{p}{k}号" for p in PLACES for k in range(1, HOUSE_NUMBERS + 1)], dtype=object)
@@ -136,7 +150,28 @@ def synthesize_month(month: str = "2025-10", tickets: int = 1500, seed: int = 20
     frame.loc[len(frame) // 3, "replied_at"] = pd.NaT
     frame.loc[len(frame) // 2, "content"] = '=HYPERLINK("http://x","点我")'
     frame.loc[len(frame) // 5, "replied_at"] = frame.loc[len(frame) // 5, "dispatched_at"] - pd.Timedelta(hours=2)
+    _handling_columns(frame, seed)
     return frame
+
+
+def _handling_columns(frame: pd.DataFrame, seed: int) -> None:
+    """Who took the complaint (受理人), who handled it (处理人), what was done (处理结果) and the
+    customer's verdict at the return visit (回访满意度), as the seed 004 附件3 lists them. Drawn
+    from a generator of their own, so the other columns stay those of the same seed without them;
+    a ticket not replied has neither result nor satisfaction."""
+    rng = np.random.default_rng([seed, 3])
+    n = len(frame)
+    kinds = frame["kind"].to_numpy(object)
+    replied = frame["replied_at"].notna().to_numpy(bool)
+    frame.insert(1, "receiver", np.array(RECEIVER_NAMES, dtype=object)[rng.integers(0, len(RECEIVER_NAMES), n)])
+    frame.insert(3, "handler", np.array(HANDLER_NAMES, dtype=object)[rng.integers(0, len(HANDLER_NAMES), n)])
+    wording = rng.integers(0, 2, n)
+    results = np.full(n, "", dtype=object)
+    for kind, texts in RESULTS.items():
+        mine = (kinds == kind) & replied
+        results[mine] = np.array(texts, dtype=object)[wording[mine]]
+    frame["result"] = results
+    frame["satisfaction"] = np.where(replied, _values(SATISFACTION)[_pick(rng, SATISFACTION, n)], "").astype(object)
 
 
 # -- hand-recorded findings ----------------------------------------------------------------------
@@ -288,10 +323,10 @@ def synthesize_history(month: str, units, rulebook_name: str, seed: int = 202510
 
 
 EXPORT_HEADERS = {  # the spellings an EOMS export uses; the import maps them to canonical fields
-    "ticket_id": "工单编号", "unit": "代维单位", "kind": "投诉类型", "priority": "紧急程度", "area": "区域",
+    "ticket_id": "工单编号", "receiver": "受理人", "unit": "代维单位", "handler": "处理人", "kind": "投诉类型", "priority": "紧急程度", "area": "区域",
     "dispatched_at": "派单时间", "accepted_at": "签收时间", "replied_at": "回复时间", "suspended": "挂起时段",
     "customer": "客户姓名", "phone": "联系电话", "address": "客户地址", "content": "投诉内容",
-    "repeat": "二次投诉",
+    "repeat": "二次投诉", "result": "处理结果", "satisfaction": "回访满意度",
 }
 
 

@@ -20,6 +20,7 @@ import pandas as pd
 from xlsxwriter.utility import xl_col_to_name
 
 import udfs
+from generators import paper
 from generators.tickets import FLAG_TRUE, SOURCE_FILE, SOURCE_ROW, id_keys
 from generators.workbooks import (
     EXCEL_COLUMNS,
@@ -34,6 +35,7 @@ from udfs import scoring
 from udfs.calendar import WorkCalendar, china_calendar
 from udfs.rulebook import CANONICAL_FIELDS, Rulebook
 from udfs.timeliness import deadline_with_messages, elapsed_with_messages, judge, parse_limit, parse_suspensions
+from udfs.wording import citation, field_label, month_label
 
 REJECTED_COLUMNS = ("源文件", "源行号", "工单号", "列", "原值", "原因")
 CHUNK_ROWS = 10_000  # rows converted to Python values at a time by the writers
@@ -472,7 +474,8 @@ def _attribute(out: pd.DataFrame, rulebook: Rulebook) -> None:
         marginal = totals[k] - totals[k - 1]
         entries.append(pd.DataFrame({
             "ticket": np.flatnonzero(hit), "rank": rank, "amount": marginal,
-            "text": [_basis_text(item, int(c), m, totals) for c, m in zip(k, marginal)]}))
+            "text": [_basis_text(item, int(c), m, totals, why)
+                     for c, m, why in zip(k, marginal, _reasons(item, out, hit))]}))
     amounts = {unit: np.zeros(n) for unit in dict.fromkeys(point_units)}
     basis = np.full(n, "", dtype=object)
     if entries:
@@ -481,14 +484,14 @@ def _attribute(out: pd.DataFrame, rulebook: Rulebook) -> None:
         charged["unit"] = units[charged["ticket"]]
         charged["moment"] = moments[charged["ticket"]]
         _cap_categories(charged, items, rulebook)
-        for unit in amounts:
+        for unit, total in amounts.items():
             mine = np.array([item.unit == unit for item in items], dtype=bool)
             signs = np.array([-1.0 if item.bonus else 1.0 for item in items])
-            np.add.at(amounts[unit], charged["ticket"].to_numpy()[mine], (signs * charged["amount"].to_numpy())[mine])
+            np.add.at(total, charged["ticket"].to_numpy()[mine], (signs * charged["amount"].to_numpy())[mine])
         for ticket, texts in charged.sort_values(["ticket", "rank"]).groupby("ticket")["text"]:
-            basis[ticket] = "；".join(texts)
-    for unit in amounts:
-        out[AMOUNT_COLUMNS[unit]] = amounts[unit]
+            basis[ticket] = "".join(texts)
+    for unit, total in amounts.items():
+        out[AMOUNT_COLUMNS[unit]] = total
     out[BASIS] = basis
 
 
@@ -510,22 +513,39 @@ def _cap_categories(charged: pd.DataFrame, items: list, rulebook: Rulebook) -> N
     for position in np.flatnonzero(cut):
         category = part["category"].iloc[position]
         texts[position] = (texts[position][:-1] + f"；“{rulebook.category(category).name}”类已扣满"
-                           f"{limit[position]:g}{score_unit}，本张计{allowed[position]:g}{score_unit})")
+                           f"{limit[position]:g}{score_unit}，本张计{allowed[position]:g}{score_unit}。")
     charged.loc[part.index, "amount"] = allowed
     charged.loc[part.index, "text"] = texts
 
 
-def _basis_text(item, k: int, amount: float, totals: np.ndarray) -> str:
-    """``计入二1(本月第7张；该项已扣满10分，本张不再扣)`` and the like."""
-    label = item.id if item.id == item.name else f"{item.id} {item.name}"
+def _reasons(item, out: pd.DataFrame, hit: np.ndarray) -> list[str]:
+    """Why each ticket of ``hit`` counts toward ``item``, in words: the stages it was overdue at
+    (``签收、回复超时``) or the flag it carries (``二次投诉为“是”``)."""
+    kind, _, argument = item.measure.partition(":")
+    if kind == "flag":
+        return [f"{field_label(argument)}为“是”"] * int(hit.sum())
+    stages = [s for s in argument.split("|") if f"{s}超时小时" in out.columns]
+    late = np.column_stack([np.nan_to_num(out[f"{s}超时小时"].to_numpy(float)[hit]) > 0 for s in stages]) if stages \
+        else np.zeros((int(hit.sum()), 0), dtype=bool)
+    words = {}
+    return [words.setdefault(key, "、".join(s for s, yes in zip(stages, key) if yes) + "超时")
+            for key in map(tuple, late.tolist())]
+
+
+def _basis_text(item, k: int, amount: float, totals: np.ndarray, why: str = "") -> str:
+    """A sentence: ``回复超时，计入二1“EOMS投诉单处理及时率”(江门办法 二、1)：本单位本月第7张，该项已扣满10分，
+    本张不再扣分。`` and the like (the numbering, a zero-out reached, the item already spent)."""
+    label = f"“{item.name}”" if item.id == item.name else f"{item.id}“{item.name}”"
+    source = citation(item.source)
     verb = "加" if item.bonus else "扣"
-    head = f"计入{label}(本月第{k}{item.per}"
+    head = f"{why}，" if why else ""
+    head += f"计入{label}" + (f"({source})" if source else "") + f"：本单位本月第{k}{item.per}"
     if item.zero_out_at is not None and totals[k] >= item.item_points and totals[k - 1] < item.item_points:
         at = f"{item.zero_out_at}{item.per}以上" if item.zero_out_inclusive else f"超过{item.zero_out_at}{item.per}"
-        return f"{head}；{at}该项{verb}满{item.item_points:g}{item.unit}，本{item.per}{verb}{amount:g}{item.unit})"
+        return f"{head}，{at}该项{verb}满{item.item_points:g}{item.unit}，本{item.per}{verb}{amount:g}{item.unit}。"
     if amount == 0:
-        return f"{head}；该项已{verb}满{totals[k]:g}{item.unit}，本{item.per}不再{verb})"
-    return f"{head}，{verb}{amount:g}{item.unit})"
+        return f"{head}，该项已{verb}满{totals[k]:g}{item.unit}，本{item.per}不再{verb}{'款' if item.unit == '元' else '分'}。"
+    return f"{head}，{verb}{amount:g}{item.unit}。"
 
 
 def ledger_from_export(path, rulebook: Rulebook, month: str, *, calendar: WorkCalendar | None = None):
@@ -555,20 +575,23 @@ def _original(frame, fields, column_label, index) -> str:
 
 def write_ledger(ledger: Ledger, path: Path, *, rulebook: Rulebook, month: str, calendar_version: str,
                  appendix3: bool = False) -> list[str]:
-    """Write the ledger workbook: 台账 (frozen header, filters, overdue rows highlighted,
-    A4 landscape with the header repeated), 拒收 (every rejected row and why), 说明 (versions,
-    counts), and with ``appendix3`` the same tickets in the layout of seed 004's 附件3
-    (:data:`APPENDIX3_SHEET`).
+    """Write the ledger workbook: 台账 (frozen header, filters, overdue rows highlighted), 拒收
+    (every rejected row and why), 说明 (versions, counts), and with ``appendix3`` the same tickets
+    in the layout of seed 004's 附件3 (:data:`APPENDIX3_SHEET`). Every sheet is print-ready
+    (:func:`generators.paper.print_ready`): text at 8 pt or more, A3 landscape where the 台账
+    needs it, columns that do not fit on further pages across with the 工单号 repeated, the
+    header row on every page, the month and the rulebook in the page header, and rows as tall
+    as the text they wrap.
 
     Nothing is cut at Excel's limits: more rows than a sheet holds continue on 台账(续1) ...; the
     export's own columns that do not fit beside the computed ones go to 台账其他列, keyed by 工单号;
     text longer than a cell keeps its start and continues on 长文本. Returns what was done so (for
     the screen; 说明 says it too)."""
     stamp = f"考核办法 {rulebook.name} {rulebook.version}; 日历 {calendar_version}; 程序 kaohe {udfs.__version__}"
-    book = new_workbook(path, title=f"{month} 投诉工单台账", subject=rulebook.title, comments=stamp)
-    header = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "vcenter"})
-    number = book.add_format({"num_format": "0.00"})
+    book = new_workbook(path, title=f"{month_label(month)} 投诉工单台账", subject=rulebook.title, comments=stamp)
+    styles = _Styles(book)
     notices = []
+    heading = f"{month_label(month)} {rulebook.title}"
 
     rows, long_rows = split_long_texts(ledger.rows, "ticket_id", "台账")
     rejected, long_rejected = split_long_texts(ledger.rejected, "工单号", "拒收")
@@ -579,7 +602,7 @@ def write_ledger(ledger: Ledger, path: Path, *, rulebook: Rulebook, month: str, 
     kept = rows.drop(columns=moved)
     parts = row_parts(len(kept))
     for k, (first, stop) in enumerate(parts):
-        _ledger_sheet(book, part_name("台账", k), kept.iloc[first:stop], header, number)
+        _ledger_sheet(book, part_name("台账", k), kept.iloc[first:stop], styles, f"台账 {heading}")
     if len(parts) > 1:
         notices.append(f"台账共 {len(kept)} 行，超过一张工作表的行数上限，续写在 "
                        f"{'、'.join(part_name('台账', k) for k in range(1, len(parts)))}")
@@ -587,50 +610,138 @@ def write_ledger(ledger: Ledger, path: Path, *, rulebook: Rulebook, month: str, 
         columns = ["ticket_id"] + moved[k:k + EXCEL_COLUMNS - 1]
         for n, (first, stop) in enumerate(row_parts(len(rows))):
             name = part_name(f"台账其他列{k // (EXCEL_COLUMNS - 1) + 1 if k else ''}", n)
-            _plain_sheet(book, name, rows[columns].iloc[first:stop], header, number)
+            _plain_sheet(book, name, rows[columns].iloc[first:stop], styles, f"{name} {heading}", key=True)
 
     if appendix3:
-        _write_appendix3(book, dataclasses.replace(ledger, rows=rows, rejected=rejected), header, month)
+        _write_appendix3(book, dataclasses.replace(ledger, rows=rows, rejected=rejected), styles, month, rulebook)
 
     for k, (first, stop) in enumerate(row_parts(len(rejected))):
-        _plain_sheet(book, part_name("拒收", k), rejected.iloc[first:stop], header, number, wide="原因")
+        name = part_name("拒收", k)
+        _plain_sheet(book, name, rejected.iloc[first:stop], styles, f"{name} {heading}")
     pieces = pd.concat([long_rows, long_rejected], ignore_index=True)
     if len(pieces):
         notices.append(f"{pieces[['表', '工单号', '列']].drop_duplicates().shape[0]} 个单元格的文字超过 Excel 单元格上限"
                        f"({EXCEL_TEXT} 字)，单元格里保留开头，全文分段写在“{LONG_TEXT_SHEET}”表")
         for k, (first, stop) in enumerate(row_parts(len(pieces))):
-            _plain_sheet(book, part_name(LONG_TEXT_SHEET, k), pieces.iloc[first:stop], header, number, wide="内容")
+            name = part_name(LONG_TEXT_SHEET, k)
+            _plain_sheet(book, name, pieces.iloc[first:stop], styles, f"{name} {heading}")
 
-    notes = book.add_worksheet("说明")
-    notes.set_column(0, 0, 16)
-    notes.set_column(1, 1, 70)
-    for i, (key, value) in enumerate([
-        ("考核月份", month), ("考核办法", f"{rulebook.title}({rulebook.name} {rulebook.version})"),
+    _notes_sheet(book, styles, [
+        ("考核月份", month_label(month)), ("考核办法", f"{rulebook.title}(版本 {rulebook.version})"),
         ("日历数据", calendar_version), ("程序版本", f"kaohe {udfs.__version__}"),
         ("读入行数", ledger.read), ("入账行数", len(ledger.rows)), ("拒收行数", len(ledger.rejected)),
+        ("核对", f"读入 {ledger.read} 行 = 入账 {len(ledger.rows)} 行 + 拒收 {len(ledger.rejected)} 行"
+                 + ("" if ledger.reconciles else "(不平衡，请检查)")),
         ("计算环节", "、".join(ledger.stages) or "无(导出中没有本办法计时所需的时间列)"),
     ] + [(f"{stage}环节", _stage_counts(ledger.rows, stage)) for stage in ledger.stages]
-            + [(label, "、".join(stages)) for label, stages in zip(("未计时(导出缺列)", "未计时(无对应列)"),
-                                                                    untimed_stages(rulebook, ledger)) if stages]
-            + ([("日历提示", ledger.caveat)] if ledger.caveat else [])
-            + [("超出 Excel 上限", notice) for notice in notices]):
-        notes.write_string(i, 0, key, header)
-        if isinstance(value, int):
-            notes.write_number(i, 1, value)
-        else:
-            notes.write_string(i, 1, str(value))
+        + [(label, "、".join(stages)) for label, stages in zip(("未计时(导出缺列)", "未计时(无对应列)"),
+                                                              untimed_stages(rulebook, ledger)) if stages]
+        + ([("日历提示", ledger.caveat)] if ledger.caveat else [])
+        + [("超出 Excel 上限", notice) for notice in notices], f"说明 {heading}")
     book.close()
     return notices
 
 
-def _ledger_sheet(book, name: str, rows: pd.DataFrame, header, number) -> None:
-    """One sheet of the 台账: its header, rows, filters, rows with a deduction highlighted, print setup."""
+class _Styles:
+    """The cell formats of a ledger workbook (every data cell top-aligned, so that a row made
+    tall by one wrapped cell reads from its top)."""
+
+    def __init__(self, book):
+        add = book.add_format
+        self.header = add({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "vcenter"})
+        self.text = add({"valign": "top"})
+        self.wrap = add({"valign": "top", "text_wrap": True})
+        self.when = add({"valign": "top", "num_format": "yyyy-mm-dd hh:mm:ss"})
+        self.hours = add({"valign": "top", "num_format": "0.00"})  # never "0.##": Excel shows "80."
+        self.number = add({"valign": "top"})
+        self.left_number = add({"valign": "top", "align": "left"})
+        self.highlight = add({"bg_color": "#FCE4D6"})
+        self.title = add({"bold": True, "font_size": 14, "align": "center", "valign": "vcenter"})
+        self.form = add({"border": 1, "text_wrap": True, "valign": "top"})
+        self.form_when = add({"border": 1, "valign": "top", "num_format": "yyyy-mm-dd hh:mm"})
+
+
+# -- widths and heights: every text shown whole ---------------------------------------------------------------
+WRAP_AT = 32        # a text column wider than this wraps at this width (rows grow to the lines needed)
+TIME_WIDTH = 20     # yyyy-mm-dd hh:mm:ss
+LINE_POINTS = paper.FONT_SIZE * 1.5  # a printed line of 11 pt text, as generators.paper.row_height counts it
+
+
+def _text_units(column: pd.Series) -> np.ndarray:
+    """Each cell's width in character units, at least :func:`generators.paper.text_width` (a wide
+    CJK character 2, ASCII 1), without a Python loop per character: a character of three or more
+    bytes in UTF-8 counts 2 (a few narrow symbols so counted only widen the column). 0 if empty."""
+    texts = column.astype("string").fillna("")
+    chars = texts.str.len().to_numpy(np.int64)
+    octets = texts.str.encode("utf-8").str.len().to_numpy(np.int64)
+    return chars + (octets - chars + 1) // 2
+
+
+def _lines(column: pd.Series, width: float) -> np.ndarray:
+    """Lines each cell of a text column wraps to in a column ``width`` wide (as
+    :func:`generators.paper.lines_needed`, each paragraph apart)."""
+    usable = max(1.0, width - 1.0)
+    lines = np.maximum(1, np.ceil(_text_units(column) * paper.WRAP_SLACK / usable)).astype(np.int64)
+    texts = column.astype("string")
+    several = texts.str.contains("\n", regex=False).fillna(False).to_numpy(bool)
+    for k in np.flatnonzero(several):
+        lines[k] = paper.lines_needed(texts.iloc[k], width)
+    return lines
+
+
+def _layout(frame: pd.DataFrame, labels: list[str]) -> tuple[list[float], list[bool]]:
+    """Per column a width that shows its widest value whole and whether it wraps instead: a text
+    column wider than :data:`WRAP_AT` wraps at that width. Times are :data:`TIME_WIDTH` wide, numbers
+    as wide as their longest, and a header longer than its values wraps (its row grows)."""
+    widths, wraps = [], []
+    for j, label in enumerate(labels):
+        column = frame.iloc[:, j]
+        head = min(paper.text_width(label), 10)
+        if pd.api.types.is_datetime64_any_dtype(column.dtype):
+            widest = TIME_WIDTH - 2
+        elif pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
+            values = np.abs(pd.to_numeric(column, errors="coerce").to_numpy(float))
+            top = np.nanmax(values) if len(values) and not np.isnan(values).all() else 0
+            widest = len(f"{top:.2f}") + 1
+        else:
+            units = _text_units(column)
+            widest = int(units.max()) if len(units) else 0
+        width = max(widest, head, 4) + 2
+        widths.append(float(min(width, WRAP_AT)))
+        wraps.append(width > WRAP_AT)
+    return widths, wraps
+
+
+def _heights(frame: pd.DataFrame, widths: list[float], wraps: list[bool]) -> np.ndarray | None:
+    """Each row's height in points where a wrapped cell needs more than one line (NaN: the default
+    height), as :func:`generators.paper.row_height` gives it; None when no row needs more."""
+    lines = np.ones(len(frame), dtype=np.int64)
+    for j in np.flatnonzero(wraps):
+        lines = np.maximum(lines, _lines(frame.iloc[:, j], widths[j]))
+    if not (lines > 1).any():
+        return None
+    return np.where(lines > 1, np.round(lines * LINE_POINTS + 3, 1), np.nan)
+
+
+def _header_row(sheet, row: int, labels, widths, style) -> None:
+    """Write a header row, as tall as its longest wrapped label."""
+    for j, label in enumerate(labels):
+        sheet.write_string(row, j, label, style)
+    sheet.set_row(row, paper.row_height(zip(labels, widths)))
+
+
+def _ledger_sheet(book, name: str, rows: pd.DataFrame, styles: _Styles, heading: str) -> None:
+    """One sheet of the 台账: its header, rows, filters, rows with a deduction highlighted, print
+    setup (A3 landscape when the columns need it; those that do not fit go on over further pages
+    across with the 工单号 column repeated)."""
     sheet = book.add_worksheet(name)
     labels = [CANONICAL_FIELDS.get(c, c) for c in rows.columns]
-    for j, label in enumerate(labels):
-        sheet.write_string(0, j, label, header)
-        sheet.set_column(j, j, _width(label, rows.iloc[:, j]))
-    _write_rows(sheet, rows, 1, [_ledger_cells(sheet, rows[c], number) for c in rows.columns], "写台账 / ledger rows")
+    widths, wraps = _layout(rows, labels)
+    for j, width in enumerate(widths):
+        sheet.set_column(j, j, width)
+    _header_row(sheet, 0, labels, widths, styles.header)
+    _write_rows(sheet, rows, 1, [_ledger_cells(sheet, rows[c], styles, wrap=w) for c, w in zip(rows.columns, wraps)],
+                "写台账 / ledger rows", heights=_heights(rows, widths, wraps))
     last_column = len(labels) - 1
     sheet.freeze_panes(1, 1)
     sheet.autofilter(0, 0, max(len(rows), 1), last_column)
@@ -638,22 +749,44 @@ def _ledger_sheet(book, name: str, rows: pd.DataFrame, header, number) -> None:
     if amount_columns and len(rows):
         sheet.conditional_format(1, 0, len(rows), last_column, {
             "type": "formula", "criteria": "=OR(" + ",".join(f"${c}2>0" for c in amount_columns) + ")",
-            "format": book.add_format({"bg_color": "#FCE4D6"})})
-    _print_setup(sheet, 0)
+            "format": styles.highlight})
+    paper.print_ready(sheet, widths, header_rows=(0, 0), repeat_columns=(0, 0), header=heading, allow_a3=True)
 
 
-def _plain_sheet(book, name: str, frame: pd.DataFrame, header, number, *, wide: str = "") -> None:
-    """A sheet of rows under a header row: numbers as numbers, everything else as text; printed
-    landscape, one page wide, the header repeated."""
+def _plain_sheet(book, name: str, frame: pd.DataFrame, styles: _Styles, heading: str, *, key: bool = False) -> None:
+    """A sheet of rows under a header row (拒收, 长文本, 台账其他列): numbers as numbers, everything
+    else as text, long text wrapped; print-ready with the header repeated (and with ``key`` the
+    first column, the 工单号, on every page across)."""
     sheet = book.add_worksheet(name)
-    for j, label in enumerate(frame.columns):
-        label_text = CANONICAL_FIELDS.get(label, str(label))
-        sheet.write_string(0, j, label_text, header)
-        sheet.set_column(j, j, 40 if label == wide else min(_width(label_text, frame.iloc[:, j]), 30))
-    _write_rows(sheet, frame, 1, [_ledger_cells(sheet, frame.iloc[:, j], number) for j in range(frame.shape[1])],
-                f"写{name}")
-    sheet.freeze_panes(1, 0)
-    _print_setup(sheet, 0)
+    labels = [CANONICAL_FIELDS.get(c, str(c)) for c in frame.columns]
+    widths, wraps = _layout(frame, labels)
+    for j, width in enumerate(widths):
+        sheet.set_column(j, j, width)
+    _header_row(sheet, 0, labels, widths, styles.header)
+    _write_rows(sheet, frame, 1, [_ledger_cells(sheet, frame.iloc[:, j], styles, wrap=wraps[j])
+                                  for j in range(frame.shape[1])], f"写{name}", heights=_heights(frame, widths, wraps))
+    sheet.freeze_panes(1, 1 if key else 0)
+    paper.print_ready(sheet, widths, header_rows=(0, 0), repeat_columns=(0, 0) if key else None, header=heading,
+                      allow_a3=key)
+
+
+def _notes_sheet(book, styles: _Styles, lines: list[tuple[str, object]], heading: str) -> None:
+    """The 说明 sheet: one fact a row, the value column wrapped (counts as numbers, left-aligned
+    like the text beside them), on one page width of A4 portrait."""
+    sheet = book.add_worksheet("说明")
+    widths = [14, 56]  # one A4 portrait page wide even where LibreOffice draws columns wider than Excel
+    sheet.set_column(0, 0, widths[0])
+    sheet.set_column(1, 1, widths[1])
+    for i, (key, value) in enumerate(lines):
+        sheet.write_string(i, 0, key, styles.header)
+        if isinstance(value, int):
+            sheet.write_number(i, 1, value, styles.left_number)
+        else:
+            sheet.write_string(i, 1, str(value), styles.wrap)
+        height = paper.row_height([(key, widths[0]), (str(value), widths[1])])
+        if height > paper.row_height([]):
+            sheet.set_row(i, height)
+    paper.print_ready(sheet, widths, header=heading)
 
 
 def untimed_stages(rulebook: Rulebook, ledger: Ledger) -> tuple[list[str], list[str]]:
@@ -679,17 +812,21 @@ def _stage_counts(rows: pd.DataFrame, stage: str) -> str:
 
 
 APPENDIX3_SHEET = "附件3服务质量问题处理管理台账"
+APPENDIX3_TITLE = "服务质量问题处理管理台账"
 APPENDIX3_COLUMNS = ("序号", "受理人", "受理时间", "客户姓名", "客户电话", "客户地址", "服务质量问题内容",
                      "被抱怨/投诉部门、人员", "承办部门", "处理时限", "处理结果", "客户满意度(回访)", "备注")
-APPENDIX3_WIDTHS = (6, 8, 18, 9, 13, 24, 36, 18, 14, 18, 18, 10, 24)
+# one A4 landscape page wide at the smallest print scale that keeps text at 8 pt (generators.paper)
+APPENDIX3_WIDTHS = (5, 9, 16, 8, 13, 18, 28, 16, 12, 16, 23, 9, 22)
 
 
 def appendix3_rows(ledger: Ledger) -> pd.DataFrame:
     """The tickets as seed 004's 附件3 (服务质量问题处理管理台账) lists them, one row each.
 
-    受理人 is the handler; 被抱怨/投诉部门、人员 the assessed unit and handler; 承办部门 the unit;
-    处理时限 the deadline of the last stage computed; 处理结果 the export's result when it has
-    one, else that stage's verdict; 备注 the deduction's basis.
+    Each column holds what the export says and nothing else: 受理人 the export's 受理人 (受理工号,
+    受理员 ...), 处理结果 its 处理结果 (处理情况, 回复内容 ...), 客户满意度(回访) its satisfaction
+    (回访满意度, 满意度 ...); a column the export lacks stays empty (a timeliness verdict is not a
+    handling result). 被抱怨/投诉部门、人员 is the assessed unit and the handler (处理人); 承办部门 the
+    unit; 处理时限 the deadline of the last stage the ticket is assessed at; 备注 the deduction's basis.
     """
     rows = ledger.rows
     blank = pd.Series("", index=rows.index, dtype=object)
@@ -699,64 +836,45 @@ def appendix3_rows(ledger: Ledger) -> pd.DataFrame:
 
     # per ticket the last stage it was assessed at (a stage marked 不考核 says nothing of its handling)
     deadline = pd.Series(pd.NaT, index=rows.index, dtype="datetime64[s]")
-    verdict = pd.Series("", index=rows.index, dtype=object)
-    hours = pd.Series(np.nan, index=rows.index)
-    stage_of = pd.Series("", index=rows.index, dtype=object)
     for stage in ledger.stages:
         mine = (rows[f"{stage}及时"] != NOT_ASSESSED).to_numpy(bool)
         deadline[mine] = rows[f"{stage}截止"][mine]
-        verdict[mine] = rows[f"{stage}及时"][mine]
-        hours[mine] = rows[f"{stage}超时小时"][mine]
-        stage_of[mine] = stage
-    if "result" in rows.columns:
-        result = text("result")
-    else:
-        result = pd.Series([
-            "" if not s else f"{s}及时" if v == "是" else f"{s}超时 {h:.2f} 小时" if v == "否" else
-            "处理中" if v == "未完成" else f"{s}超时未完成"
-            for s, v, h in zip(stage_of, verdict, hours)], index=rows.index, dtype=object)
     unit, handler = text("unit"), text("handler")
     return pd.DataFrame({
-        "序号": np.arange(1, len(rows) + 1), "受理人": handler,
+        "序号": np.arange(1, len(rows) + 1), "受理人": text("receiver"),
         "受理时间": rows["dispatched_at"] if "dispatched_at" in rows.columns else pd.Series(pd.NaT, index=rows.index),
         "客户姓名": text("customer"), "客户电话": text("phone"), "客户地址": text("address"),
         "服务质量问题内容": text("content"), "被抱怨/投诉部门、人员": unit.str.cat(handler, sep="、").str.strip("、"),
-        "承办部门": unit, "处理时限": deadline, "处理结果": result, "客户满意度(回访)": text("satisfaction"),
-        "备注": text("扣分依据") if "扣分依据" in rows.columns else blank,
+        "承办部门": unit, "处理时限": deadline, "处理结果": text("result"), "客户满意度(回访)": text("satisfaction"),
+        "备注": text(BASIS) if BASIS in rows.columns else blank,
     })
 
 
-def _write_appendix3(book, ledger: Ledger, header_format, month: str) -> None:
+def _write_appendix3(book, ledger: Ledger, styles: _Styles, month: str, rulebook: Rulebook) -> None:
     """The 附件3 sheet: the form's title, its thirteen columns, the tickets, and the form's footer
-    (continued on 附件3(续1) ... beyond the rows a sheet holds)."""
-    title = book.add_format({"bold": True, "font_size": 14, "align": "center"})
-    cell = book.add_format({"border": 1, "text_wrap": True, "valign": "top"})
-    when = book.add_format({"border": 1, "valign": "top", "num_format": "yyyy-mm-dd hh:mm"})
+    (continued on 附件3(续1) ... beyond the rows a sheet holds); the column header repeated on
+    every printed page, rows as tall as their wrapped text."""
     last = len(APPENDIX3_COLUMNS) - 1
+    widths = list(APPENDIX3_WIDTHS)
     table = appendix3_rows(ledger)
+    wraps = [not pd.api.types.is_datetime64_any_dtype(table[c].dtype) and c != "序号" for c in table.columns]
     for k, (first, stop) in enumerate(row_parts(len(table), header_rows=2, footer_rows=4)):
         sheet = book.add_worksheet(part_name(APPENDIX3_SHEET, k))
-        sheet.merge_range(0, 0, 0, last, f"服务质量问题处理管理台账({month})", title)
-        for j, (label, width) in enumerate(zip(APPENDIX3_COLUMNS, APPENDIX3_WIDTHS)):
-            sheet.write_string(1, j, label, header_format)
+        sheet.merge_range(0, 0, 0, last, f"{APPENDIX3_TITLE}({month_label(month)})", styles.title)
+        sheet.set_row(0, 24)
+        for j, width in enumerate(widths):
             sheet.set_column(j, j, width)
+        _header_row(sheet, 1, list(APPENDIX3_COLUMNS), widths, styles.header)
         part = table.iloc[first:stop]
-        _write_rows(sheet, part, 2, [_appendix3_cells(sheet, part.iloc[:, j], j in (2, 9), cell, when)
-                                     for j in range(len(part.columns))], "写附件3 / appendix 3", skip=_NOTHING)
+        _write_rows(sheet, part, 2, [_appendix3_cells(sheet, part.iloc[:, j], j in (2, 9), styles.form, styles.form_when)
+                                     for j in range(len(part.columns))], "写附件3 / appendix 3", skip=_NOTHING,
+                    heights=_heights(part, widths, wraps))
         end = len(part) + 2
         sheet.write_string(end + 1, 0, "备注:")
         sheet.write_string(end + 3, 0, "承办部门负责人签名:")
         sheet.freeze_panes(2, 1)
-        _print_setup(sheet, 1)
-
-
-def _print_setup(sheet, header_row: int) -> None:
-    """A4 landscape, one page wide, ``header_row`` repeated on every page, page numbers below."""
-    sheet.set_landscape()
-    sheet.set_paper(9)  # A4
-    sheet.fit_to_pages(1, 0)
-    sheet.repeat_rows(header_row)
-    sheet.set_footer("&C第 &P 页，共 &N 页")
+        paper.print_ready(sheet, widths, header_rows=(1, 1),
+                          header=f"{APPENDIX3_TITLE} {month_label(month)} {rulebook.title}", allow_a3=True)
 
 
 def progress_bar(total: int, what: str):
@@ -771,20 +889,26 @@ def progress_bar(total: int, what: str):
 _NOTHING = object()  # a ``skip`` value that no cell has: every cell is written
 
 
-def _write_rows(sheet, frame: pd.DataFrame, first_row: int, columns, what: str, *, skip=None) -> None:
+def _write_rows(sheet, frame: pd.DataFrame, first_row: int, columns, what: str, *, skip=None,
+                heights: np.ndarray | None = None) -> None:
     """Write ``frame`` from sheet row ``first_row`` on, in blocks of :data:`CHUNK_ROWS` rows.
 
     ``columns[j](part)`` gives ``(values, write, cell_format)`` for column ``j`` of a block:
     the block's cells as Python values and the call ``write(row, col, value, cell_format)``
-    that writes one; cells whose value is ``skip`` are left empty. Rows go out in order, as
-    constant-memory mode needs, and only one block is ever held as Python objects.
+    that writes one; cells whose value is ``skip`` are left empty. ``heights`` (points per row
+    of ``frame``, NaN for the default) sizes the rows whose wrapped text needs it. Rows go out
+    in order, as constant-memory mode needs, and only one block is ever held as Python objects.
     """
     bar = progress_bar(len(frame), what)
+    tall = {} if heights is None else dict(zip(np.flatnonzero(~np.isnan(heights)).tolist(),
+                                               heights[~np.isnan(heights)].tolist()))
     for start in range(0, len(frame), CHUNK_ROWS):
         part = frame.iloc[start:start + CHUNK_ROWS]
         plan = [(j, *cells(part.iloc[:, j])) for j, cells in enumerate(columns)]
         for k in range(len(part)):
             row = first_row + start + k
+            if tall and start + k in tall:
+                sheet.set_row(row, tall[start + k])
             for j, values, write, cell_format in plan:
                 value = values[k]
                 if value is not skip:
@@ -821,35 +945,38 @@ def _floats(values: np.ndarray) -> list:
     return cells
 
 
-def _ledger_cells(sheet, column: pd.Series, number_format):
-    """How a 台账 column's block is turned into cells: datetimes as datetimes (the workbook's
-    date format), floats as numbers with ``number_format``, integers as numbers, anything
-    else as text; None for an empty cell (:func:`_is_empty`)."""
+def _ledger_cells(sheet, column: pd.Series, styles: _Styles, *, wrap: bool = False):
+    """How a 台账 column's block is turned into cells: datetimes as datetimes, floats as numbers
+    (hours with two decimals, other amounts as they are), integers as numbers, anything else as
+    text (wrapped when ``wrap``); None for an empty cell (:func:`_is_empty`). Every cell top-aligned."""
+    text_format = styles.wrap if wrap else styles.text
+
     def number_or_text(row, col, value, _format):
         if isinstance(value, (int, np.integer)):
-            sheet.write_number(row, col, int(value))
+            sheet.write_number(row, col, int(value), styles.number)
         else:
-            sheet.write_string(row, col, str(value))
+            sheet.write_string(row, col, str(value), text_format)
 
     dtype = column.dtype
     if pd.api.types.is_datetime64_any_dtype(dtype):
         if isinstance(dtype, np.dtype):  # naive: datetime64[us] → datetime.datetime, NaT → None
-            return lambda part: (part.to_numpy("datetime64[us]").tolist(), sheet.write_datetime, None)
+            return lambda part: (part.to_numpy("datetime64[us]").tolist(), sheet.write_datetime, styles.when)
         return lambda part: ([None if _is_empty(v) else pd.Timestamp(v).to_pydatetime() for v in part.to_numpy(object)],
-                             sheet.write_datetime, None)
+                             sheet.write_datetime, styles.when)
     if pd.api.types.is_float_dtype(dtype):
+        number_format = styles.hours if str(column.name).endswith(("小时", "历时")) else styles.number
         if isinstance(dtype, np.dtype):
             return lambda part: (_floats(part.to_numpy()), sheet.write_number, number_format)
         return lambda part: ([None if _is_empty(v) else float(v) for v in part.to_numpy(object)], sheet.write_number,
                              number_format)
     if isinstance(dtype, np.dtype) and dtype.kind in "iu":
-        return lambda part: (part.to_numpy().tolist(), sheet.write_number, None)
+        return lambda part: (part.to_numpy().tolist(), sheet.write_number, styles.number)
 
     def cells(part):
         values = part.to_numpy(object)
         texts = _texts(values)
         if texts is not None:
-            return texts, sheet.write_string, None
+            return texts, sheet.write_string, text_format
         return [None if _is_empty(v) else v for v in values], number_or_text, None
     return cells
 
@@ -873,7 +1000,7 @@ def _appendix3_cells(sheet, column: pd.Series, dates: bool, cell, when):
         elif isinstance(value, (int, np.integer)):
             sheet.write_number(row, col, int(value), cell)
         else:
-            sheet.write_string(row, col, str(value), cell)
+            text_or_blank(row, col, "" if _is_empty(value) else str(value), cell)
 
     dtype = column.dtype
     if dates and isinstance(dtype, np.dtype) and dtype.kind == "M":
@@ -881,20 +1008,15 @@ def _appendix3_cells(sheet, column: pd.Series, dates: bool, cell, when):
     if not dates and isinstance(dtype, np.dtype) and dtype.kind in "iu":
         return lambda part: (part.to_numpy().tolist(), sheet.write_number, cell)
 
+    def text_or_blank(row, col, value, cell_format):
+        if value:
+            sheet.write_string(row, col, value, cell_format)
+        else:
+            sheet.write_blank(row, col, None, cell_format)
+
     def cells(part):
         values = part.to_numpy(object)
         if not dates and all(type(v) is str for v in values):
-            return values.tolist(), sheet.write_string, cell
+            return values.tolist(), text_or_blank, cell
         return values.tolist(), any_value, None
     return cells
-
-
-def _width(label: str, column: pd.Series) -> float:
-    """A column width that fits Chinese text (two units a CJK character), from a sample."""
-    def units(text: str) -> int:
-        return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
-
-    if pd.api.types.is_datetime64_any_dtype(column):
-        return 20
-    sample = ["" if pd.isna(v) else str(v) for v in column.head(200)]
-    return min(max([units(label)] + [units(s) for s in sample]) + 2, 60)

@@ -41,8 +41,9 @@ from generators.safe_files import atomic_output, csv_cell, csv_text, exclusive
 from generators.tickets import _cell_text, header_key, read_grids
 from udfs import scoring
 from udfs.errors import KaoheError
-from udfs.rulebook import CANONICAL_FIELDS, Item, Rulebook
+from udfs.rulebook import Item, Rulebook
 from udfs.timeliness import elapsed_with_messages, parse_suspensions
+from udfs.wording import field_label, measure_words, month_label, stages_words
 
 FINDING_COLUMNS = ("考核单位", "考核项", "次数", "选定值", "加倍次数", "备注")
 FINDING_ALIASES = {
@@ -373,24 +374,30 @@ def _handling_hours(rows: pd.DataFrame) -> np.ndarray:
 
 
 def _measure_values(item: Item, rows: pd.DataFrame, hours: np.ndarray) -> tuple[np.ndarray, str]:
-    """Per-ticket values for ``scoring.measured`` and a label of what was measured."""
+    """Per-ticket values for ``scoring.measured`` and, in words, what was measured."""
     kind, _, argument = item.measure.partition(":")
     if kind in ("overdue", "none_overdue"):
-        return overdue_flags(rows, argument.split("|")), f"{argument.replace('|', '或')}超时"
+        return overdue_flags(rows, argument.split("|")), stages_words(argument)
     if kind == "avg_hours_over":
-        return hours, f"平均处理时长(超过{argument}小时扣分)"
-    return measure_hits(item.measure, rows), f"标记“{CANONICAL_FIELDS.get(argument, argument)}”"
+        return hours, argument
+    return measure_hits(item.measure, rows), field_label(argument)
 
 
 def _basis(item: Item, values: np.ndarray, label: str, count: int) -> str:
+    """The count of a ticket-measured item in a sentence (84张工单签收或回复超时)."""
     kind = item.measure.partition(":")[0]
     if kind == "avg_hours_over":
         finished = values[~np.isnan(values)]
-        mean = f"{finished.mean():.2f}" if len(finished) else "—"
-        return f"工单: {len(finished)}张已完成，平均处理时长 {mean} 小时({label})"
+        if not len(finished):
+            return "本月没有已完成的工单，无从计算平均处理时长"
+        verdict = "超过" if count else "未超过"
+        return f"{len(finished)}张已完成工单平均处理时长{finished.mean():.2f}小时，{verdict}{label}小时"
     if kind == "none_overdue":
-        return f"工单: {int(np.sum(values))}张{label}" + ("，本月无超时" if count else "")
-    return f"工单: {count}张{label}"
+        late = int(np.sum(values))
+        return f"本月{label}环节没有超时工单" if count else f"本月{late}张工单{label}超时，不奖励"
+    if kind == "overdue":
+        return f"{count}张工单{label}超时"
+    return f"{count}张工单标记为“{label}”"
 
 
 def assess_month(ledger: Ledger, rulebook: Rulebook, month: str, *, findings: Findings | None = None,
@@ -444,13 +451,13 @@ def assess_month(ledger: Ledger, rulebook: Rulebook, month: str, *, findings: Fi
                 basis = _basis(item, values, label, count)
                 kind, _, stages = item.measure.partition(":")
                 if kind == "none_overdue" and count and not assessed_flags(unit_rows, stages.split("|")).any():
-                    count, basis = 0, f"工单: 本月没有在“{stages}”环节计时的工单，无从确认“无超时”，不奖励"
+                    count, basis = 0, f"本月没有在{stages_words(stages)}环节计时的工单，无从确认无超时，不奖励"
                 entry = [name, item, float(count), np.nan, 0.0, "工单", basis]
             elif len(these):
                 total = float(these["count"].sum())
                 effective = these["chosen"].fillna(item.points[0]) * these["count"]
                 chosen = (float(effective.sum() / total) if total and these["chosen"].notna().any() else np.nan)
-                notes = "；".join(f"{n}(第{int(r)}行)" if n else f"记录第{int(r)}行"
+                notes = "；".join(f"考核记录第{int(r)}行：{n}" if n else f"考核记录第{int(r)}行"
                                  for n, r in zip(these["note"], these["source_row"]))
                 entry = [name, item, total, chosen, float(these["repeats"].sum()), "记录", notes]
             else:
@@ -524,7 +531,7 @@ def _unusable_findings(rulebook: Rulebook, findings: Findings, parties: dict[str
         if not rulebook.can_score:
             reasons.append("本办法不计分(原文未附量化考核表或不计总分)，考核记录不计入本表")
         elif key in from_tickets:
-            reasons.append(f"“{item.name}”由工单计算({_measure_words(item)})，不在考核记录中填写")
+            reasons.append(f"“{item.name}”由工单计算({measure_words(item.measure)})，不在考核记录中填写")
         elif rulebook.party_of(item) != party:
             reasons.append(f"“{item.name}”只考核{rulebook.party_of(item)}，“{unit}”是{party}")
         else:
@@ -537,16 +544,6 @@ def _unusable_findings(rulebook: Rulebook, findings: Findings, parties: dict[str
         "原值": rows["item"][wrong], "原因": reasons[wrong],
     }, columns=list(REJECTED_COLUMNS))
     return rows[~wrong].reset_index(drop=True), out
-
-
-def _measure_words(item: Item) -> str:
-    """What a measure counts, in words (超时工单、平均处理时长、二次投诉标记)."""
-    kind, _, argument = item.measure.partition(":")
-    if kind in ("overdue", "none_overdue"):
-        return f"{argument.replace('|', '或')}超时的工单"
-    if kind == "avg_hours_over":
-        return f"平均处理时长是否超过{argument}小时"
-    return f"“{CANONICAL_FIELDS.get(argument, argument)}”为是的工单"
 
 
 def _unit_parties(rulebook: Rulebook, names, units_of_rows: pd.Series, ticket_party: np.ndarray,
@@ -598,7 +595,7 @@ def _unit_result(name, lines, rulebook: Rulebook, month: str, tickets: int, over
     rates = [float(earlier["及时率"].get(m, np.nan)) for m in months[:-1]] + [rate]
     warnings = []
     if rulebook.risks:
-        labels = [f"{int(m[:4])}年{int(m[5:])}月" for m in months]
+        labels = [month_label(m) for m in months]
         warnings = scoring.risk_list(rulebook, scores, rates, labels=labels, year_from=12 - int(month[5:]),
                                      current=True)
     trend = [(m, s, r) for m, s, r in zip(months, scores, rates) if not math.isnan(s) or m == month]

@@ -40,6 +40,7 @@ from udfs import rulebook as rulebooks
 from udfs.errors import ElementErrors, KaoheError
 from udfs.moments import parse_moments
 from udfs.rulebook import CANONICAL_FIELDS, Rulebook
+from udfs.wording import month_label
 
 # Common header spellings in carriers' exports, best first. A rulebook's [columns] comes
 # before all of these; the canonical Chinese label (CANONICAL_FIELDS) before the aliases.
@@ -62,8 +63,9 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "phone": ("联系电话", "客户电话", "手机号", "手机号码", "联系号码", "受理号码"),
     "address": ("客户地址",),
     "content": ("投诉内容", "问题描述"),
-    "result": ("处理结果",),
-    "satisfaction": ("客户满意度", "满意度", "客户回访满意度"),
+    "receiver": ("受理人", "受理工号", "受理员", "受理人员", "受理坐席"),
+    "result": ("处理结果", "处理情况", "回复内容", "处理意见", "处理结果描述", "回单内容"),
+    "satisfaction": ("客户满意度", "回访满意度", "满意度", "客户回访满意度"),
     "repeat": ("二次投诉", "重复投诉"),
     "party": ("人员类别", "人员性质", "人员类型"),
     "system_deadline": ("系统时限", "整体时限时间", "整体时限", "处理时限"),
@@ -78,8 +80,8 @@ AFTER_DISPATCH = ("accepted_at", "replied_at", "closed_at", "visited_at")
 # lists where it differs from the rulebook's deadline, so an unreadable one rejects no ticket.
 # Identifier-like text: surrounding whitespace is noise and is trimmed. Free text (content,
 # customer, address, result, suspended, extra columns) is kept exactly as written.
-TRIMMED_FIELDS = ("ticket_id", "unit", "handler", "kind", "priority", "area", "phone", "satisfaction", "party",
-                  "system_deadline", "time_limit", "households")
+TRIMMED_FIELDS = ("ticket_id", "unit", "handler", "receiver", "kind", "priority", "area", "phone", "satisfaction",
+                  "party", "system_deadline", "time_limit", "households")
 FLAG_TRUE = ("是", "Y", "YES", "TRUE", "1", "√", "✓", "有")
 FLAG_FALSE = ("否", "N", "NO", "FALSE", "0", "×", "✗", "无")
 HEADER_SCAN_ROWS = 50
@@ -155,7 +157,8 @@ class TicketImport:
         if not self.read or total * 2 <= self.read:
             return ""
         likely = max(outside, key=outside.get)
-        return (f"{total} 行({total / self.read:.1%})的派单时间不在考核月份 {month} 内，其中 {outside[likely]} 行在 {likely}；"
+        return (f"{total} 行({total / self.read:.1%})的派单时间不在考核月份 {month_label(month)} 内，"
+                f"其中 {outside[likely]} 行在 {month_label(likely)}；"
                 f"请确认考核月份(--month)是否正确 / {total} of {self.read} rows lie outside {month} "
                 f"({outside[likely]} in {likely}): is the month right?")
 
@@ -660,7 +663,7 @@ def _import(path, sheet, hidden, grid, position, header, fields, extras, ruleboo
     outside = np.zeros(n, dtype=bool)
     if bounds is not None:
         outside = ~np.isnat(dispatched) & ((dispatched < bounds[0]) | (dispatched >= bounds[1]))
-        reject(outside, dispatch_col, f"{header[dispatch_col]}不在考核月份 {month} 内")
+        reject(outside, dispatch_col, f"{header[dispatch_col]}不在考核月份 {month_label(month)} 内")
     if "priority" in by_field:
         priority = np.array([re.sub(r"\s+", "", v) for v in out["priority"]], dtype=object)
         out["priority"] = priority
@@ -669,11 +672,11 @@ def _import(path, sheet, hidden, grid, position, header, fields, extras, ruleboo
             listed = "/".join(allowed)
             unknown = (priority != "") & ~pd.Series(priority).isin(allowed).to_numpy(bool)
             reject(unknown, by_field["priority"],
-                   lambda i: f"{header[by_field['priority']]}“{priority[i]}”不在考核办法 {rulebook.name} "
+                   lambda i: f"{header[by_field['priority']]}“{priority[i]}”不在考核办法“{rulebook.title}”"
                              f"的时限表中(可用: {listed})")
             if required:
                 reject(priority == "", by_field["priority"],
-                       f"缺少优先级(考核办法 {rulebook.name} 的时限按优先级区分: {listed})")
+                       f"缺少优先级(考核办法“{rulebook.title}”的时限按优先级区分: {listed})")
     if "repeat" in by_field:
         out["repeat"], messages = _flags(out["repeat"])
         reject(messages != "", by_field["repeat"], lambda i: f"{header[by_field['repeat']]}{messages[i]}")

@@ -63,7 +63,7 @@ def _run(job: Callable) -> None:
 def _generate_month(book) -> list[str]:
     result = jobs.generate_month_from(
         _sheet_rows(book, jobs.TICKETS_SHEET, required=True),
-        rulebook=str(_named_value(book, jobs.RULEBOOK_NAME) or "").strip(),
+        rulebook=_rulebook(book),
         month=jobs.month_text(_named_value(book, jobs.MONTH_NAME)),
         findings=_findings(book),
         holidays=_sheet_rows(book, jobs.HOLIDAYS_SHEET))
@@ -94,7 +94,21 @@ def _findings(book):
     if rows is not None:
         return rows
     return jobs.findings_from_workbook(_sheet_rows(book, jobs.SCORING_SHEET), _sheet_rows(book, jobs.SUMMARY_SHEET),
-                                       str(_named_value(book, jobs.RULEBOOK_NAME) or "").strip())
+                                       _rulebook(book))
+
+
+def _rulebook(book):
+    """The workbook's rulebook: the name in 考核办法, or the rulebook carried on its hidden sheet
+    (a contract's own file; :func:`udfs.carried.rulebook_from_cells`)."""
+    from udfs.carried import rulebook_from_cells
+
+    try:
+        target = book.names[jobs.RULEBOOK_NAME].refers_to_range
+    except Exception:  # noqa: BLE001 - xlwings raises platform-specific errors for a missing name
+        raise KaoheError(f"工作簿缺少名称“{jobs.RULEBOOK_NAME}”(公式 → 名称管理器)",
+                         f"the workbook has no name {jobs.RULEBOOK_NAME!r}") from None
+    cells = target.options(ndim=2).value if hasattr(target, "options") else target.value  # one cell or the sheet's
+    return rulebook_from_cells(cells)
 
 
 def _named_value(book, name: str):

@@ -209,7 +209,7 @@ def findings_from_workbook(scoring: Sequence[Sequence] | None, summary: Sequence
     """The assessment workbook's typed inputs as findings rows (header :data:`FINDING_COLUMNS`):
     from 考核表, each unit block's typed counts, chosen values and repeats (items the tickets
     measure are left out, the table counts them itself, unless 考核表 has the assessor type the count
-    because the export cannot give it: 次数来源 starts with 填写); from 汇总, each unit's fee as a
+    because the export cannot give it: its 依据/备注 starts with 导出中没有); from 汇总, each unit's fee as a
     代维费 row. So 生成本月考核表 scores exactly what the workbook shows."""
     from generators.monthly import FEE_ITEM, FINDING_COLUMNS
     from udfs import rulebook as rulebooks
@@ -219,10 +219,14 @@ def findings_from_workbook(scoring: Sequence[Sequence] | None, summary: Sequence
         FEE,
         ID,
         NAME,
-        ORIGIN,
-        PER,
+        NOTE,
+        PARTY_LABEL,
+        POINTS,
         REPEATS,
+        TEXT,
+        TYPED_PREFIX,
         UNIT,
+        UNIT_LABEL,
     )
 
     book = rulebooks.load(rulebook) if isinstance(rulebook, str) else rulebook
@@ -232,11 +236,11 @@ def findings_from_workbook(scoring: Sequence[Sequence] | None, summary: Sequence
     unit = party = ""
     for row in scoring or ():
         cells = list(row) + [None] * 12
-        if cells[ID] == "考核单位":  # a unit's block: its name, and its 人员类别 (the items of others do not apply)
+        if cells[ID] == UNIT_LABEL:  # a unit's block: its name, and its 人员类别 (the items of others do not apply)
             unit = str(cells[NAME] or "").strip()
-            party = str(cells[COUNT] or "").strip() if cells[PER] == "人员类别" else ""
+            party = str(cells[TEXT] or "").strip() if cells[POINTS] == PARTY_LABEL else ""
         elif (unit and cells[ID] in parties and isinstance(cells[COUNT], (int, float)) and cells[COUNT]
-              and (cells[ID] not in measured or str(cells[ORIGIN] or "").startswith("填写"))
+              and (cells[ID] not in measured or str(cells[NOTE] or "").startswith(TYPED_PREFIX))
               and (not party or parties[cells[ID]] == party)):
             out.append([unit, cells[ID], cells[COUNT], cells[CHOSEN], cells[REPEATS], f"{SCORING_SHEET}表"])
     rows = [list(row) + [None] * 12 for row in summary or ()]

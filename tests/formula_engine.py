@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from xlsxwriter.utility import xl_cell_to_rowcol, xl_rowcol_to_cell
 
+from udfs.carried import rulebook_from_cells
 from udfs.catalogue import load_all
 from workbook.ledger_sheet import serial
 
@@ -25,7 +26,7 @@ def _to_excel(value):
     return value
 
 
-def _adapt(impl):
+def _adapt(impl, takes_rulebook=False):
     import schedula as sh
 
     def clean(arg):
@@ -35,7 +36,12 @@ def _adapt(impl):
 
     @functools.wraps(impl)
     def call(*args):
-        result = impl(*[clean(a) for a in args])
+        args = [clean(a) for a in args]
+        if takes_rulebook and args and np.size(args[0]) > 1:
+            # 考核办法 refers to the hidden sheet carrying a contract's rulebook file: read as the cell
+            # functions are to read it (udfs.carried.rulebook_from_cells; see the README of the workbook)
+            args[0] = rulebook_from_cells(args[0])
+        result = impl(*args)
         return np.vectorize(_to_excel, otypes=[object])(result)
 
     return call
@@ -47,7 +53,8 @@ def register() -> None:
 
     functions = get_functions()
     for spec in load_all().values():
-        functions[spec.name] = functions[f"_XLUDF.{spec.name}"] = wrap_func(_adapt(spec.impl))
+        adapted = wrap_func(_adapt(spec.impl, bool(spec.args) and spec.args[0].name == "rulebook"))
+        functions[spec.name] = functions[f"_XLUDF.{spec.name}"] = adapted
 
 
 def evaluate(path: Path) -> dict[str, object]:

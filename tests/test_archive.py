@@ -143,7 +143,8 @@ def test_manifest_matches_the_files(workbook, tmp_path):
     assert raw.startswith(b"\xef\xbb\xbf")
     with open(out / "manifest.csv", encoding="utf-8-sig", newline="") as stream:
         rows = list(csv.reader(stream))
-    assert rows[0] == ["文件", "工作表", "行数", "SHA-256", "月份", "来源工作簿", "来源工作簿 SHA-256", "电话号码"]
+    assert rows[0] == ["文件", "工作表", "数据行数(不含标题、表头和表尾)", "SHA-256", "月份", "来源工作簿",
+                       "来源工作簿 SHA-256", "电话号码"]
     assert rows[1:] == [[f.file, f.sheet, str(f.rows), f.sha256, MONTH, workbook.name, _sha(workbook), "未脱敏"]
                         for f in manifest.files]
     for name, sheet, count, digest, *_ in rows[1:]:

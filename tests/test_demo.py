@@ -50,7 +50,9 @@ def test_demo_ledger_reconciles_and_matches_the_engine(demo):
         if overdue:
             unit = record[header.index("考核单位")]
             seen[unit] = seen.get(unit, 0) + 1
-            assert basis.split("计入二1")[1].startswith(f" EOMS投诉单处理及时率(本月第{seen[unit]}张"), i
+            assert basis.split("计入二1")[1].startswith(f"“EOMS投诉单处理及时率”(江门办法 二、1)：本单位本月第{seen[unit]}张"), i
+            late_at = [s for s in ("签收", "回复") if (record[header.index(f"{s}超时小时")] or 0) > 0]
+            assert basis.startswith(f"{'、'.join(late_at)}超时，计入二1"), i  # why the ticket counts, in words
     assert min(seen.values()) > 5  # every unit reaches the zero-out, so later tickets show 0
 
 

@@ -309,7 +309,7 @@ def test_a_wrong_month_that_rejects_most_rows_asks_whether_the_month_is_right(tm
     export = _csv(tmp_path / "export.csv", [HEADER] + [_ticket(k) for k in range(1, 11)])
     assert _ledger(export, tmp_path / "台账.xlsx", "2025-11") == 1
     said = capsys.readouterr().out
-    assert "10 行(100.0%)的派单时间不在考核月份 2025-11 内，其中 10 行在 2025-10；请确认考核月份" in said
+    assert "10 行(100.0%)的派单时间不在考核月份 2025年11月 内，其中 10 行在 2025年10月；请确认考核月份" in said
     assert (tmp_path / "台账.xlsx").exists()
 
 

@@ -35,7 +35,7 @@ from tests.test_workbook import _export, _findings, _formula_cells, _ledger_rows
 from udfs import rulebook
 from udfs.errors import KaoheError
 from udfs.rulebook import MAX_EXTENDS, PACKAGE_DIR
-from workbook.builder import build_workbook, inputs_from_assessment, tickets_from_export
+from workbook.builder import TEXT, build_workbook, inputs_from_assessment, tickets_from_export
 from workbook.ledger_sheet import literal, number, utf16_length
 
 MONTH = "2025-10"
@@ -241,7 +241,7 @@ def test_quotes_spaces_brackets_and_cell_like_names_give_a_workbook_excel_reads(
     scoring = [row for row in book_cells["考核表"].iter_rows(values_only=True)]
     assert {r["超时"], r["确认单"]} <= {row[0] for row in scoring}
     assert any(row[1] == r["工单超时"] for row in scoring)
-    assert [row[5] for row in scoring if row[0] == "考核单位" and row[1]] == ["代维公司", r["自维人员"]]
+    assert [row[TEXT] for row in scoring if row[0] == "考核单位" and row[1]] == ["代维公司", r["自维人员"]]
     notes = {row[1]: row[2] for row in book_cells["说明"].iter_rows(values_only=True) if row[1] in (stage, sign, band)}
     assert notes[stage].startswith("考核(") and r["城区"] in notes[stage] and len(notes[stage]) > 255  # split, rejoined
     assert notes[band].startswith("按历时分档计分")

@@ -217,9 +217,10 @@ def test_history_is_appended_and_a_rerun_replaces_its_month(month_of_tickets, tm
         assert october.loc[unit.unit, "得分"] == pytest.approx(unit.score, abs=5e-3)
 
 
-def test_edited_inputs_recompute_and_bad_ones_show_a_message(month_of_tickets, tmp_path):
-    """Typing a new count or an out-of-range chosen value: the formulas follow the engine, a bad
-    value shows a Chinese message in its cell, and the rest of the sheet still computes."""
+def test_edited_inputs_recompute_and_bad_ones_show_input_error(month_of_tickets, tmp_path):
+    """Typing a new count: the formulas follow the engine. Typing an out-of-range chosen value: the
+    item, its category, the unit's total, grade and pass show 输入有误 (never a score computed without
+    the item, nor from a clamped value)."""
     import formulas
 
     book, ledger, _units, findings_path, _ = month_of_tickets
@@ -230,30 +231,27 @@ def test_edited_inputs_recompute_and_bad_ones_show_a_message(month_of_tickets, t
     place = layout(book, unit)
     name = sheet_names([u.unit for u in assessment.units])[0]
     rows = {line.item.id: row for block in place.blocks for row, line in block.lines}
-    score_cell = xl_rowcol_to_cell(place.rows["得分"], AMOUNT)
+    category = next(b.deduction_row for b in place.blocks if b.key == "一")
+    totals = {label: xl_rowcol_to_cell(place.rows[label], AMOUNT) for label in ("得分", "等级", "是否合格")}
 
     def key(cell):
         return f"'[{path.name}]{name.upper()}'!{cell}"
 
     model = formulas.ExcelModel().loads(str(path)).finish()
-    edits = {key(xl_rowcol_to_cell(rows["一2"], COUNT)): 4,                   # 4 × 1 point
-             key(xl_rowcol_to_cell(rows["一1"], COUNT + 1)): 99}              # outside 5~15
-    solution = model.calculate(inputs=edits, outputs=[key(score_cell), key(xl_rowcol_to_cell(rows["一1"], AMOUNT))])
-    item_cell = np.asarray(solution[key(xl_rowcol_to_cell(rows["一1"], AMOUNT))].value).ravel()[0]
-    assert str(item_cell).startswith("#选定值应在")
-    lines = [line for line in unit.lines]
-    amounts = []
-    for line in lines:
-        if line.item.id == "一2":
-            amounts.append(float(scoring.item(book, "一2", 4)))
-        elif line.item.id == "一1":
-            amounts.append(np.nan)  # the engine rejects 99 and leaves the item out
-        else:
-            amounts.append(line.amount)
+    solution = model.calculate(inputs={key(xl_rowcol_to_cell(rows["一2"], COUNT)): 4},  # 4 × 1 point
+                               outputs=[key(totals["得分"])])
+    lines = list(unit.lines)
+    amounts = [float(scoring.item(book, "一2", 4)) if line.item.id == "一2" else line.amount for line in lines]
     expected = scoring.total(book, [a for a, line in zip(amounts, lines) if not line.item.bonus],
                              [a for a, line in zip(amounts, lines) if line.item.bonus],
                              [line.item.category for line in lines if not line.item.bonus])
-    assert np.asarray(solution[key(score_cell)].value).ravel()[0] == pytest.approx(expected)
+    assert np.asarray(solution[key(totals["得分"])].value).ravel()[0] == pytest.approx(expected)
+
+    outputs = [key(xl_rowcol_to_cell(rows["一1"], AMOUNT)), key(xl_rowcol_to_cell(category, AMOUNT)),
+               *(key(cell) for cell in totals.values())]
+    solution = model.calculate(inputs={key(xl_rowcol_to_cell(rows["一1"], COUNT + 1)): 99},  # outside 5~15
+                               outputs=outputs)
+    assert [str(np.asarray(solution[k].value).ravel()[0]) for k in outputs] == ["输入有误"] * len(outputs)
 
 
 def test_sheet_names_are_valid_and_unique():

@@ -107,4 +107,4 @@ def test_libreoffice_recalculates_the_monthly_table_to_the_engines_numbers(month
     scores = {row[0]: float(row[6]) for row in summary[3:6]}
     for unit, score in scores.items():
         sheet = sheets[unit]
-        assert float(next(row for row in sheet if row[0] == "得分(分)")[7]) == score
+        assert float(next(row for row in sheet if row[0] == "得分(分)")[6]) == score

@@ -24,9 +24,17 @@ from tests.test_workbook_vba import _vml_buttons
 from udfs.rulebook import installed, load
 from workbook import vba
 from workbook.builder import (
+    AMOUNT,
+    CHOSEN,
+    COUNT,
+    NOTE,
+    RAW,
+    REPEATS,
     SHEETS,
+    STATUS_CELL,
     SUMMARY_HEADERS,
     SUMMARY_TOP,
+    TEXT,
     UnitInputs,
     build_workbook,
     inputs_from_assessment,
@@ -38,8 +46,13 @@ MONTH = "2025-10"
 RULEBOOKS = [info.name for info in installed()] + [str(demo.RULEBOOK)]
 
 
+def _col(column: int) -> str:
+    return xl_col_to_name(column)
+
+
 def _formula_cells(path):
-    """{"SHEET!A1": cached value} of every cell a formula computes (array ranges cell by cell)."""
+    """{"SHEET!A1": cached value} of every cell a formula computes (array ranges cell by cell), but
+    说明's 函数状态, which says whether the cell functions run (the engine runs them: it says so)."""
     formulas = openpyxl.load_workbook(path)
     cached = openpyxl.load_workbook(path, data_only=True)
     out = {}
@@ -55,6 +68,8 @@ def _formula_cells(path):
                 else:
                     continue
                 for c in cells:
+                    if sheet.title == "说明" and c.coordinate == STATUS_CELL.replace("$", ""):
+                        continue
                     v = cached[sheet.title][c.coordinate].value
                     out[f"{sheet.title.upper()}!{c.coordinate}"] = serial(v) if isinstance(v, dt.datetime) else v
     return out
@@ -207,7 +222,7 @@ def test_workbook_formulas_give_kaohe_monthly(name, month_export, tmp_path):
             assert (got(label) in ("", None) if want[label] in ("—", "", None)
                     else got(label) == pytest.approx(want[label], abs=1e-4)), (unit, label, got(label), want[label])
         if book.can_score and book.score.pass_mark is not None and want["是否合格"] not in ("—", "", None):
-            assert got("是否合格") == (want["是否合格"] == "合格")
+            assert got("是否合格") == want["是否合格"] and want["是否合格"] in ("合格", "不合格")  # words, not TRUE/FALSE
     assert sorted(seen) == sorted(expected)
 
 
@@ -223,7 +238,8 @@ def test_template_protection_validation_and_names(template):
     assert book.sheetnames == list(SHEETS)
     protected = {name: book[name].protection.sheet for name in book.sheetnames}
     assert protected == {"说明": True, "工单": False, "台账": True, "考核表": True, "汇总": True, "节假日": False,
-                         "规则": True, "xlwings.conf": False}
+                         "规则": True, "xlwings.conf": False, "缓存": True, "规则文件": True, "_IntelliSense_": False}
+    assert book["缓存"].sheet_state == book["规则文件"].sheet_state == "hidden"  # not printed
     assert set(book.defined_names) >= {"考核月份", "考核办法", "月初", "统计截止", "单位名单", "台账_入账",
                                        "台账_考核单位", "工单_派单时间", "启用_回复", "有回复时间"}
     assert book.defined_names["考核月份"].attr_text == "说明!$B$3"
@@ -244,14 +260,18 @@ def test_template_protection_validation_and_names(template):
     rows = {}
     for r in range(1, scoring.max_row + 1):
         rows.setdefault(scoring.cell(r, 1).value, r)
-    chosen = scoring.cell(rows[ranged.id], 7)
+    chosen = scoring.cell(rows[ranged.id], CHOSEN + 1)
     assert chosen.protection.locked is False and chosen.fill.fgColor.rgb.endswith("FFF2CC")
     rule = next(v for v in scoring.data_validations.dataValidation if chosen.coordinate in str(v.sqref))
     assert rule.type == "decimal" and float(rule.formula1) == ranged.points[0] and "范围内" in rule.error
-    count = scoring.cell(rows[measured.id], 6)
+    count = scoring.cell(rows[measured.id], COUNT + 1)
     assert count.value.startswith("=IF(") and "台账_入账" in count.value and count.protection.locked is not False
-    amount = scoring.cell(rows[measured.id], 9)
-    assert amount.value == f'=KH_ITEM(考核办法,"{measured.id}",F{rows[measured.id]},G{rows[measured.id]},H{rows[measured.id]})'
+    raw = scoring.cell(rows[measured.id], RAW + 1)
+    r = rows[measured.id]
+    call = f'KH_ITEM(考核办法,"{measured.id}",{_col(COUNT)}{r},{_col(CHOSEN)}{r},{_col(REPEATS)}{r})'
+    assert raw.value == f"=IFERROR({call},0)"  # the saved amount where the cell functions are not running
+    assert scoring.column_dimensions[_col(RAW)].hidden  # KH_ITEM's own result; 扣分 shows it or 输入有误
+    assert scoring.cell(r, AMOUNT + 1).value == f'=IF(LEFT({_col(RAW)}{r},1)="#","输入有误",{_col(RAW)}{r})'
     summary = book["汇总"]
     assert summary["B5"].value == "甲公司" and summary["B5"].protection.locked is False
     assert summary["H5"].value.startswith("=IF(B5=")
@@ -304,15 +324,24 @@ def test_a_chosen_value_out_of_range_shows_a_message_in_its_cell_and_the_rest_co
     row = {}
     for r in range(1, scoring.max_row + 1):  # the first block is the unit's
         row.setdefault(scoring.cell(r, 1).value, r)
-    assert computed[f"考核表!I{row[ranged.id]}"].startswith("#") and "范围" in computed[f"考核表!I{row[ranged.id]}"]
-    assert computed[f"考核表!I{row[fixed.id]}"] == fixed.points[0]
-    expected = book.score.full_marks - fixed.points[0]  # the bad item is left out, as the engine leaves it out
-    assert computed[f"汇总!H{SUMMARY_TOP + 2}"] == pytest.approx(expected)
+    raw, amount, note = (f"考核表!{_col(c)}{row[ranged.id]}" for c in (RAW, AMOUNT, NOTE))
+    assert computed[raw].startswith("#") and "范围" in computed[raw]
+    assert computed[amount] == "输入有误" and "范围" in computed[note] and not computed[note].startswith("#")
+    assert computed[f"考核表!{_col(AMOUNT)}{row[fixed.id]}"] == fixed.points[0]
+    # never a score computed without the bad item: its category, the unit's total and 汇总 say 输入有误
+    cached = openpyxl.load_workbook(path, data_only=True)
+    subtotals = [r for r in range(1, scoring.max_row + 1) if scoring.cell(r, 1).value == ranged.category]
+    subtotal = f"{_col(AMOUNT)}{subtotals[0]}"
+    assert computed[f"考核表!{subtotal}"] == "输入有误" == cached["考核表"][subtotal].value
+    for column in "FGH":  # 扣分合计, 加分合计, 得分 in 汇总
+        assert computed[f"汇总!{column}{SUMMARY_TOP + 2}"] == "输入有误", column
+        assert cached["汇总"][f"{column}{SUMMARY_TOP + 2}"].value == "输入有误", column
+    assert all(_same(computed.get(k, ""), v) for k, v in _formula_cells(path).items())
 
 
-def test_rulebook_reference_is_the_name_or_the_contracts_file():
+def test_rulebook_reference_is_the_name_never_a_path():
     assert rulebook_reference(load("jiangmen")) == "jiangmen"
-    assert rulebook_reference(load(demo.RULEBOOK)) == str(demo.RULEBOOK.resolve())
+    assert rulebook_reference(load(demo.RULEBOOK)) == "jiangmen_demo"  # the file travels in the workbook
 
 
 def test_workbook_command_usage(tmp_path, capsys):
@@ -499,7 +528,7 @@ def test_jiangmen_ledger_gives_each_overdue_ticket_its_marginal_deduction(tmp_pa
     assert line["二1"].amount == 10 and line["二7"].amount == 5
     scoring = openpyxl.load_workbook(path)["考核表"]
     at = {scoring.cell(r, 1).value: r for r in range(scoring.max_row, 0, -1)}
-    assert computed[f"考核表!I{at['二1']}"] == 10 and computed[f"考核表!I{at['二7']}"] == 5
+    assert computed[f"考核表!{_col(AMOUNT)}{at['二1']}"] == 10 and computed[f"考核表!{_col(AMOUNT)}{at['二7']}"] == 5
 
 
 def test_poyang_times_new_lines_from_the_notice_and_keeps_parties_and_money_apart(tmp_path):
@@ -531,7 +560,7 @@ def test_poyang_times_new_lines_from_the_notice_and_keeps_parties_and_money_apar
     assert shown["丙"]["得分(元)"] == pytest.approx(80) and shown["丙"]["另计扣分合计(分)"] is None
     assert shown["丁"]["得分(元)"] is None and shown["丁"]["另计扣分合计(分)"] == pytest.approx(7)
     scoring = openpyxl.load_workbook(path, data_only=True)["考核表"]
-    parties = [row[5] for row in scoring.iter_rows(values_only=True) if row[0] == "考核单位" and row[1]]
+    parties = [row[TEXT] for row in scoring.iter_rows(values_only=True) if row[0] == "考核单位" and row[1]]
     assert parties == [units[name].party for name in units]
 
 
@@ -580,9 +609,8 @@ def test_a_capped_category_is_spent_per_ticket_in_time_order_as_kaohe_ledger_doe
     unit = assessment.units[0]
     assert unit.score == 55 and _summary_row(path, "甲")["得分"] == 55
     scoring = openpyxl.load_workbook(path)["考核表"]
-    at = {scoring.cell(r, 2).value: r for r in range(scoring.max_row, 0, -1)}
-    second = next(c for c in load("jiangmen").categories if c.id == "二")
-    assert computed[f"考核表!F{at[f'{second.id}、{second.name}']}"] == 40
+    at = {scoring.cell(r, 1).value: r for r in range(scoring.max_row, 0, -1)}  # the first block's category row
+    assert computed[f"考核表!{_col(AMOUNT)}{at['二']}"] == 40
 
 
 def test_each_ticket_is_assessed_as_its_units_party(tmp_path):
@@ -612,7 +640,7 @@ def test_each_ticket_is_assessed_as_its_units_party(tmp_path):
     assert _summary_row(path, "戊")["得分(元)"] == pytest.approx(units["戊"].score) == -400
     assert _summary_row(path, "己")["另计扣分合计(分)"] == pytest.approx(units["己"].apart["分"]) == 10
     scoring = openpyxl.load_workbook(path, data_only=True)["考核表"]
-    parties = {row[1]: row[5] for row in scoring.iter_rows(values_only=True) if row[0] == "考核单位" and row[1]}
+    parties = {row[1]: row[TEXT] for row in scoring.iter_rows(values_only=True) if row[0] == "考核单位" and row[1]}
     assert parties == {"戊": "代维公司", "己": "自维人员"}
 
 
@@ -672,11 +700,11 @@ def test_an_item_the_export_cannot_count_is_typed_in_the_scoring_sheet(tmp_path)
     scoring = book["考核表"]
     at = {scoring.cell(r, 1).value: r for r in range(scoring.max_row, 0, -1)}
     for key, count in (("二6", 3), ("二7", 1)):
-        cell = scoring.cell(at[key], 6)
+        cell = scoring.cell(at[key], COUNT + 1)
         assert cell.value == count and cell.protection.locked is False and cell.fill.fgColor.rgb.endswith("FFF2CC")
-        assert scoring.cell(at[key], 10).value.startswith("填写(导出中没有")
-        assert computed[f"考核表!I{at[key]}"] == pytest.approx(lines[key].amount)
-    assert scoring.cell(at["二1"], 6).value.startswith("=IF(")
+        assert computed[f"考核表!{_col(NOTE)}{at[key]}"].startswith("导出中没有")
+        assert computed[f"考核表!{_col(AMOUNT)}{at[key]}"] == pytest.approx(lines[key].amount)
+    assert scoring.cell(at["二1"], COUNT + 1).value.startswith("=IF(")
     # 二1 3 late replies × 2, 二2 mean handling over 17 h 5, 二6 3 × 2, 二7 5, 一2 1
     assert _summary_row(path, "甲")["得分"] == pytest.approx(assessment.units[0].score) == 95 - 6 - 5 - 6 - 5 - 1
 

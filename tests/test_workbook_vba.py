@@ -115,6 +115,7 @@ def test_xlwings_conf_sheet(built):
     assert _settings_as_xlwings_reads_them(sheet) == {"UDF MODULES": "udfs.excel", "USE UDF SERVER": True}
     notes = [sheet.cell(row, 4).value for row in range(1, 1 + len(vba.CONF_NOTES))]
     assert notes == list(vba.CONF_NOTES)
+    assert sheet.sheet_state == "hidden"  # xlwings' English keys are no page an assessor reads or prints
     assert book.vba_archive is not None
 
 
@@ -218,7 +219,7 @@ def test_generate_month_gives_the_command_lines_numbers(demo_month, tmp_path):
     assert len(result.tabs["月报_台账"]) - 1 + len(rejected) - 1 == sum(
         1 for row in tickets[2:] if any(v is not None for v in row))
     notes = {row[0]: row[1] for row in result.tabs[jobs.NOTES_TAB] if row and row[0]}
-    assert notes["考核月份"] == MONTH
+    assert notes["考核月份"] == "2025年10月"  # months in words
     assert any(line.startswith("工单: 读入 204 行") for line in result.summary)
 
 
@@ -360,7 +361,8 @@ def test_generate_month_button_writes_the_tabs(demo_month):
     assert lines[0].startswith("工单: 读入 204 行") and lines[-1].startswith("已写入: 月报_台账、月报_拒收、月报_汇总")
     ledger = book.sheets["月报_台账"]
     assert ledger.text(1, 1) == "'工单号" and ledger.text(2, 1).startswith("'JM-")
-    assert isinstance(ledger.text(2, 6), dt.datetime) and ledger.formats[(1, 6)] == jobs.DATE_FORMAT
+    dispatched = next(j for j in range(1, 40) if ledger.text(1, j) == "'派单时间")  # the ledger's own column order
+    assert isinstance(ledger.text(2, dispatched), dt.datetime) and ledger.formats[(1, dispatched)] == jobs.DATE_FORMAT
     assert [s.name for s in book.sheets][:4] == ["操作", jobs.TICKETS_SHEET, "月报_台账", "月报_拒收"]
     before = dict(ledger.cells)
     macros._generate_month(book)  # a second run rewrites the same tabs

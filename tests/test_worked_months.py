@@ -132,9 +132,9 @@ def test_worked_month_through_the_command_line(case, tmp_path, capsys):
         for stage, mean in unit.get("band_means", {}).items():
             assert row[f"平均{stage}得分"] == pytest.approx(mean, abs=1e-4), unit["name"]
         for warning in unit.get("warnings", []):
-            assert warning in row["合同预警"], unit["name"]
+            assert warning in row["合同预警(按生成时数据)"], unit["name"]
         if unit.get("no_warnings"):
-            assert row["合同预警"] == "无", unit["name"]
+            assert row["合同预警(按生成时数据)"] == "无", unit["name"]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

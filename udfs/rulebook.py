@@ -192,6 +192,7 @@ CANONICAL_FIELDS = {
     "system_deadline": "系统时限",
     "time_limit": "办理时限",
     "households": "户数",
+    "receiver": "受理人",
 }
 DEFAULT_PARTY = "代维公司"
 _FIELD_BY_LABEL = {label: field for field, label in CANONICAL_FIELDS.items()}

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
+import re
 
 from .rulebook import CANONICAL_FIELDS, RISK_OPS, Item, Rulebook, TimeLimit, load
-from .timeliness import DAY_COUNTED, UNIT_ZH, same_day, unit_code
+from .timeliness import unit_code
+from .wording import citation, limit_words
 
 
 def _n(number: float) -> str:
@@ -29,20 +30,6 @@ def amount(item: Item) -> str:
     else:
         value = f"{_n(lo)}~{_n(hi)}"
     return f"{sign}{value}{item.unit}/{item.per}"
-
-
-def _limit(row: TimeLimit) -> str:
-    if row.ticket_limit:
-        default = "" if row.limit != row.limit else f"；未填时 {_limit(dataclasses.replace(row, ticket_limit=False))}"
-        return f"按工单的办理时限(当天、N日内…){default}"
-    code = unit_code(row.unit)
-    if same_day(row.limit, code):
-        return "当天"
-    if row.limit == 0:
-        return "即时"
-    if code == DAY_COUNTED:
-        return f"当天开始{_n(row.limit)}天内"
-    return f"{_n(row.limit)}{UNIT_ZH[code]}"
 
 
 def _clock(row: TimeLimit) -> str:
@@ -68,14 +55,14 @@ def _score_lines(book: Rulebook) -> list[str]:
         lines.append(f"- 合格: {_n(s.pass_mark)}{unit}" + ("(含)以上" if s.pass_inclusive else "以上(不含)"))
     if s.repeats_double:
         lines.append("- 同类问题重复发生的,按相关条款加倍扣分(重复的一次按两次计,不连乘)")
-    lines.append(f"- 出处: {s.source}" + (f" —— “{s.text}”" if s.text else ""))
+    lines.append(f"- 出处: {citation(s.source)}" + (f" —— “{s.text}”" if s.text else ""))
     return lines
 
 
 def markdown(rulebook) -> str:
     """The rule list of one rulebook (name or :class:`Rulebook`) as Chinese markdown."""
     book = rulebook if isinstance(rulebook, Rulebook) else load(rulebook)
-    out = [f"# {book.title}", "", f"- 规则文件: `{book.name}` 版本 {book.version}", f"- 来源: {book.source}"]
+    out = [f"# {book.title}", "", f"- 规则文件名称: {book.name}(命令行 --rulebook 用这个名称) 版本 {book.version}", f"- 来源: {citation(book.source)}"]
     if book.period:
         out.append(f"- 考核周期: {book.period}")
     out += ["", "## 计分", ""] + _score_lines(book)
@@ -84,12 +71,12 @@ def markdown(rulebook) -> str:
         out += ["", "## 付款", "",
                 f"- 实付 = 费用 × {_n((1 - p.assessed_share) * 100)}% + 费用 × {_n(p.assessed_share * 100)}% × 得分 / {_n(p.scale)}"
                 + (",不超过费用" if p.cap_at_fee else ""),
-                f"- 出处: {p.source}" + (f" —— “{p.text}”" if p.text else "")]
+                f"- 出处: {citation(p.source)}" + (f" —— “{p.text}”" if p.text else "")]
     if book.time_limits:
         out += ["", "## 时限", "", "| 环节 | 优先级 | 区域 | 类型 | 时限 | 计时方式 | 原文 | 出处 |", "|---|---|---|---|---|---|---|---|"]
         for row in book.time_limits:
             dims = ["、".join(v) or "不限" for v in (row.priority, row.area, row.kind)]
-            out.append(f"| {row.stage} | {' | '.join(dims)} | {_limit(row)} | {_clock(row)} | {_cell(row.text)} | {_cell(row.source)} |")
+            out.append(f"| {row.stage} | {' | '.join(dims)} | {limit_words(row)} | {_clock(row)} | {_cell(row.text)} | {_cell(citation(row.source))} |")
     if book.items:
         out += ["", "## 考核项"]
         groups = [(c.id, f"{c.name}" + (f"({_n(c.points)}分)" if c.points is not None else "")) for c in book.categories]
@@ -109,7 +96,7 @@ def markdown(rulebook) -> str:
                 if i.cap is not None:
                     points += f"(上限{_n(i.cap)}{i.unit})"
                 out.append(f"| {_cell(i.id)} | {_cell(i.name)} | {amount(i)} | {points} | {zero} | {'是' if i.doubles else ''} "
-                           f"| {_cell(i.who)} | {_cell(i.text)} | {_cell(i.source)} |")
+                           f"| {_cell(i.who)} | {_cell(i.text)} | {_cell(citation(i.source))} |")
         notes = [f"- {i.id} {i.name}: {i.assumption}" for i in book.items if i.assumption]
         if notes:
             out += ["", "分值说明:", ""] + notes
@@ -118,7 +105,7 @@ def markdown(rulebook) -> str:
         for band in book.bands:
             span = f"{CANONICAL_FIELDS[band.start_field]}→{CANONICAL_FIELDS[band.end_field]}，自然时间，扣除挂起"
             out.append(f"| {band.stage} | {band.range_text} | {_n(band.points)}分 | {span} | {_cell(band.text)} "
-                       f"| {_cell(band.source)} |")
+                       f"| {_cell(citation(band.source))} |")
     if book.grade_bands:
         out += ["", "## 等级", "", "| 等级 | 分数 |", "|---|---|"]
         for band in book.grade_bands:
@@ -131,13 +118,41 @@ def markdown(rulebook) -> str:
             what = "得分" if r.measure == "score" else "故障处理及时率"
             bound = f"{_n(r.threshold)}分" if r.measure == "score" else f"{_n(r.threshold * 100)}%"
             run = (f"连续{r.months}个月" if r.months > 1 else "单月") if r.run == "consecutive" else f"全年累计{r.months}个月"
-            out.append(f"| {run}{what}{RISK_OPS[r.op]}{bound} | {_cell(r.consequence)} | {_cell(r.text)} | {_cell(r.source)} |")
+            out.append(f"| {run}{what}{RISK_OPS[r.op]}{bound} | {_cell(r.consequence)} | {_cell(r.text)} | {_cell(citation(r.source))} |")
     if book.levels:
         out += ["", "## 投诉等级", "", "| 等级 | 认定 | 处理 | 出处 |", "|---|---|---|---|"]
         for level in book.levels:
-            out.append(f"| {level.name} | {_cell(level.definition)} | {_cell(level.consequence)} | {_cell(level.source)} |")
+            out.append(f"| {level.name} | {_cell(level.definition)} | {_cell(level.consequence)} | {_cell(citation(level.source))} |")
     if book.columns:
         out += ["", "## 工单表头别名", ""] + [f"- {header} → {CANONICAL_FIELDS[field]}" for header, field in book.columns]
     if book.assumptions:
         out += ["", "## 本规则文件的假设(原文未明确之处)", ""] + [f"- {a}" for a in book.assumptions]
+    return "\n".join(out) + "\n"
+
+
+def plain(rulebook) -> str:
+    """The rule list as plain text for a console or a letter: :func:`markdown`'s content with
+    headings as 【…】, every table row as one line of “列: 值” pairs and no markup characters."""
+    out: list[str] = []
+    headers: list[str] = []
+    for line in markdown(rulebook).splitlines():
+        if line.startswith("|"):
+            cells = [c.strip().replace("\\|", "｜") for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+            if not headers:
+                headers = cells
+            elif not set("".join(cells)) <= set("-"):
+                pairs = [f"{h}: {v}" for h, v in zip(headers, cells) if v and v != "不限"]
+                out.append("  · " + "；".join(pairs))
+            continue
+        headers = []
+        if line.startswith("# "):
+            out += [line[2:], "═" * 30]
+        elif line.startswith("## "):
+            out += [f"【{line[3:]}】"]
+        elif line.startswith("### "):
+            out += [f"  ◆ {line[4:]}"]
+        elif line.startswith("- "):
+            out.append(f"  · {line[2:]}")
+        else:
+            out.append(line)
     return "\n".join(out) + "\n"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import scoring
+from .carried import rulebook_from_cells
 from .catalogue import Arg, register
 from .cellio import broadcast, grid, guarded, scalar
 from .errors import KaoheError, merge_messages, with_messages
@@ -60,6 +61,10 @@ def _flags_or_numbers(values: np.ndarray, what: str):
 
 
 def _book(rulebook):
+    """The rulebook a 考核办法 argument names: an installed name in one cell, or the cells of a
+    rulebook the workbook carries (:mod:`udfs.carried`)."""
+    if np.size(rulebook) > 1:
+        return load(rulebook_from_cells(rulebook))
     return load(scalar(rulebook))
 
 

@@ -378,12 +378,12 @@ class LedgerPlan:
                 deadline = self._ticket_deadline(stage)
             else:
                 deadline = _flat(kh_due(self.reference, _column(np.where(stage.argument_mask, name, None)),
-                                        _column(stage.start_values), _column(self.column("优先级").values),
+                                        _column(self._timed_start(stage)), _column(self.column("优先级").values),
                                         _column(self.column("区域").values), _column(self.column("工单类型").values),
                                         _column(raw["suspended"])))
                 self._add(Column(f"{name}截止", (
-                    f"KH_DUE(考核办法,{stage.argument},{stage.start},{self.range('优先级')},{self.range('区域')},"
-                    f"{self.range('工单类型')},{self.ticket_range('suspended')})"), deadline, "time"))
+                    f"KH_DUE(考核办法,{stage.argument},{self._timed_start_formula(stage)},{self.range('优先级')},"
+                    f"{self.range('区域')},{self.range('工单类型')},{self.ticket_range('suspended')})"), deadline, "time"))
             d = self.range(f"{name}截止")
             # a ticket's own 办理时限 that cannot be read: not assessed there (as the ledger), no rejection
             unread = f"IF(LEFT({d},3)=\"#时限\",{literal(NOT_ASSESSED)},\"\")" if stage.ticket_limit else "\"\""
@@ -394,11 +394,16 @@ class LedgerPlan:
                 f"IF(ISNUMBER(统计截止),IF(统计截止>{d},(统计截止-{d})*24,0),\"\")),\"\")"),
                 hours, "hours"))
             h = self.range(f"{name}超时小时")
+            # a stage not assessed this month (its end column empty throughout) leaves the column blank:
+            # its header and 说明 say so once, not every row
+            verdicts = self._verdicts(deadline, stage.end_values, hours, stage.ticket_limit)
+            if not self.enabled[name]:
+                verdicts = np.full(n, "", dtype=object)
             self._add(Column(f"{name}及时", (
-                f"IF(ISNUMBER({d}),IF(ISNUMBER({e}),IF({e}<={d},\"是\",\"否\"),"
+                f"IF({self.enabled_ref(name)},IF(ISNUMBER({d}),IF(ISNUMBER({e}),IF({e}<={d},\"是\",\"否\"),"
                 f"IF(ISNUMBER({h}),IF({h}>0,\"超时未完成\",\"未完成\"),\"未完成\")),"
-                f"IF(LEFT({d},1)=\"#\",{unread},IF({blank},\"\",{literal(NOT_ASSESSED)})))"),
-                self._verdicts(deadline, stage.end_values, hours, stage.ticket_limit)))
+                f"IF(LEFT({d},1)=\"#\",{unread},IF({blank},\"\",{literal(NOT_ASSESSED)}))),\"\")"),
+                verdicts))
 
         self._add(Column("超时", (f"IF(({self.overdue_expression(list(self.stages))})>0,1,0)"
                                   if self.stages else "0*ROW(" + self.ticket_range("ticket_id") + ")"),
@@ -408,10 +413,12 @@ class LedgerPlan:
                          self.timed_flags().astype(float).astype(object), "number"))
         if any(i.measure.startswith("avg_hours_over") for i in book.items):
             end_values = self.column(label["replied_at" if self.has_replies else "closed_at"]).values
-            hours = _flat(kh_elapsed(_column(self.column("派单时间").values), _column(end_values), "",
-                                     _column(raw["suspended"])))
+            starts = self.column("派单时间").values  # a rejected date is said once, in 状态, not again here
+            starts = np.array([v if isinstance(v, dt.datetime) else None for v in starts], dtype=object)
+            hours = _flat(kh_elapsed(_column(starts), _column(end_values), "", _column(raw["suspended"])))
+            t = self.range("派单时间")
             self._add(Column("处理时长", (
-                f"KH_ELAPSED({self.range('派单时间')},IF(有回复时间,{self.range('回复时间')},{self.range('归档时间')}),"
+                f"KH_ELAPSED(IF(ISNUMBER({t}),{t},\"\"),IF(有回复时间,{self.range('回复时间')},{self.range('归档时间')}),"
                 f"\"\",{self.ticket_range('suspended')})"), hours, "hours"))
         for field in self.flag_fields():
             src = self.ticket_range(field)
@@ -510,10 +517,10 @@ class LedgerPlan:
             until = np.array([e if isinstance(e, dt.datetime) else
                               self.as_of if isinstance(s, dt.datetime) and self.as_of else ""
                               for s, e in zip(starts, ends)], dtype=object)
-            hours = _flat(kh_elapsed(_column(starts if on else np.full(self.rows, "", dtype=object)), _column(until),
-                                     "", _column(self.raw["suspended"])))
+            timed = np.array([s if on and isinstance(s, dt.datetime) else "" for s in starts], dtype=object)
+            hours = _flat(kh_elapsed(_column(timed), _column(until), "", _column(self.raw["suspended"])))
             elapsed = self._add(Column(f"{stage}历时", (
-                f"KH_ELAPSED(IF({self.band_ref(stage)},{S},\"\"),IF(ISNUMBER({E}),{E},"
+                f"KH_ELAPSED(IF({self.band_ref(stage)}*ISNUMBER({S}),{S},\"\"),IF(ISNUMBER({E}),{E},"
                 f"IF(ISNUMBER({S})*ISNUMBER(统计截止),统计截止,\"\")),\"\",{self.ticket_range('suspended')})"),
                 hours, "hours"))
             points = _flat(kh_band(self.reference, stage, _column(hours)))
@@ -609,11 +616,23 @@ class LedgerPlan:
         hours = list(dict.fromkeys(limits[k].hours or "" for k in stage.rows))
         hours_argument = f",{literal(hours[0])}" if len(hours) == 1 and hours[0] else ""
         hours_argument = hours_argument or ",\"\""
-        deadline = _flat(kh_deadline(_column(stage.start_values), _column(values), "", hours[0] if len(hours) == 1 else None,
-                                     _column(self.raw["suspended"])))
-        self._add(Column(f"{stage.name}截止", (f"KH_DEADLINE({stage.start},{self.range(header)},\"\"{hours_argument},"
+        deadline = _flat(kh_deadline(_column(self._timed_start(stage)), _column(values), "",
+                                     hours[0] if len(hours) == 1 else None, _column(self.raw["suspended"])))
+        self._add(Column(f"{stage.name}截止", (f"KH_DEADLINE({self._timed_start_formula(stage)},{self.range(header)},\"\""
+                                               f"{hours_argument},"
                                                f"{self.ticket_range('suspended')})"), deadline, "time"))
         return deadline
+
+    def _timed_start(self, stage: Stage) -> np.ndarray:
+        """The start each ticket is timed from at ``stage``: its start time where that is a date-time and
+        the stage is assessed this month, else empty (so a rejected date is reported once, in 状态, and
+        never again by the deadline as \"#日期无法识别: #日期无法识别: …\")."""
+        on = self.enabled[stage.name]
+        return np.array([v if on and not np.isnan(t) else None for v, t in zip(stage.start_values,
+                                                                              _num(stage.start_values))], dtype=object)
+
+    def _timed_start_formula(self, stage: Stage) -> str:
+        return f"IF({self.enabled_ref(stage.name)}*ISNUMBER({stage.start}),{stage.start},\"\")"
 
     def _overdue_hours(self, deadline: np.ndarray, end: np.ndarray) -> np.ndarray:
         due, finish = _num(deadline), _num(end)

@@ -28,6 +28,7 @@ The builder calls, on an ``xlsxwriter.Workbook`` whose file name ends in ``.xlsm
     attach_standalone_project(book)       # the xlwings VBA, workbook codename ThisWorkbook
     add_buttons(sheet, BUTTONS)           # 生成本月考核表, 导出台账归档, 刷新节假日
     add_xlwings_conf(book)                # the xlwings.conf sheet (UDF Modules = udfs.excel, ...)
+    add_intellisense(book)                # the _IntelliSense_ sheet: per-argument help (Excel-DNA IntelliSense)
 """
 
 from __future__ import annotations
@@ -147,6 +148,9 @@ def add_xlwings_conf(book, *, interpreter: str | None = None, settings: Iterable
     sheet.set_column(3, 3, 100)
     for i, note in enumerate(notes):
         sheet.write_string(i, 3, note)
+    # xlwings' own settings, with its English keys: hidden (the standalone VBA's GetConfigFromSheet reads a
+    # hidden sheet as well; 说明 says how to show it to add Interpreter_Win)
+    sheet.hide()
     return sheet
 
 
@@ -197,3 +201,39 @@ def add_buttons(sheet, buttons: Iterable[Button] = BUTTONS, *, row: int = 0, col
         sheet.insert_button(row, col, {"caption": button.caption, "macro": button.macro_name or RUN_PYTHON,
                                        "width": width, "height": height, "x_offset": i * (width + gap)})
         sheet.buttons_list[-1].macro = button.macro
+
+
+# -- per-argument help: the Excel-DNA IntelliSense add-in's sheet ---------------------------------------
+INTELLISENSE_SHEET = "_IntelliSense_"
+INTELLISENSE_VERSION = "1.0"
+
+
+def intellisense_rows() -> list[list[str]]:
+    """The rows of the ``_IntelliSense_`` sheet, from the function catalogue: ``FunctionInfo`` and the
+    version, then per ``KH_`` function its name, description, help topic (none) and a name/description
+    pair per argument (optional ones in brackets, as Excel writes them). The Excel-DNA IntelliSense
+    add-in (ExcelDna.IntelliSense.xll, WorkbookIntelliSenseProvider) reads this sheet of an open workbook,
+    hidden or not, and shows the help while a formula is typed."""
+    from udfs.catalogue import MAX_HELP, load_all
+
+    def clip(text: str) -> str:
+        return text if len(text) <= MAX_HELP else text[:MAX_HELP - 1] + "…"
+
+    rows = [["FunctionInfo", INTELLISENSE_VERSION]]
+    for spec in load_all().values():
+        row = [spec.name, clip(f"{spec.zh_name}: {spec.description}"), ""]
+        for arg in spec.args:
+            row += [f"[{arg.name}]" if arg.optional else arg.name, clip(arg.description)]
+        rows.append(row)
+    return rows
+
+
+def add_intellisense(book):
+    """Add the hidden ``_IntelliSense_`` sheet (the last sheet, as the add-in's guide asks) and return it."""
+    sheet = book.add_worksheet(INTELLISENSE_SHEET)
+    for i, row in enumerate(intellisense_rows()):
+        for j, value in enumerate(row):
+            if value:
+                sheet.write_string(i, j, value)
+    sheet.hide()
+    return sheet
