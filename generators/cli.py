@@ -333,21 +333,13 @@ def _workbook(options) -> int:
     return 0
 
 
-def _rule_list(book) -> str:
-    """The rule list as plain text for the screen (no Markdown markup)."""
-    try:
-        from udfs.rulelist import plain
-    except ImportError:  # an older rulelist: its Markdown is still readable
-        from udfs.rulelist import markdown as plain
-    return plain(book)
-
-
 def _rulebooks(options) -> int:
     from generators.paper import text_width
     from udfs import rulebook as rulebooks
+    from udfs.rulelist import plain
 
     if options.name:
-        print(_rule_list(rulebooks.load(options.name)), end="")
+        print(plain(rulebooks.load(options.name)), end="")
         return 0
     infos = rulebooks.installed()
     width = max(text_width(info.title) for info in infos)

@@ -604,7 +604,7 @@ def _write_totals(sheet, f: _Formats, rulebook: Rulebook, unit: UnitResult, plac
             sheet.merge_range(row, 0, row, CHOSEN, shown_label, f.label)
             sheet.merge_range(row, AMOUNT, row, LAST, text, f.text)
             continue
-        note = _row_note(rulebook, label)
+        note = row_note(rulebook, label)
         sheet.set_row(row, _height([(note, sum(WIDTHS[NOTE:LAST + 1]))], 18))
         sheet.merge_range(row, 0, row, CHOSEN, shown_label, f.label)
         if label in values:
@@ -658,7 +658,7 @@ def total_label(rulebook: Rulebook, label: str) -> str:
     return label
 
 
-def _row_note(rulebook: Rulebook, label: str) -> str:
+def row_note(rulebook: Rulebook, label: str) -> str:
     if label == "及时率":
         return "各环节均未超时的工单 / 有环节计时的工单数(未计时: 本办法没有时限，或导出中没有计时所需的时间列)"
     if label.startswith("另计"):

@@ -32,8 +32,7 @@ from docx.shared import Mm, Pt
 
 from generators.ledger import Ledger, measure_hits, per_ticket, unit_names
 from generators.monthly import Assessment, Findings, Line, UnitResult, cannot_score_reason
-from generators.monthly_book import _row_note as row_note
-from generators.monthly_book import total_label
+from generators.monthly_book import row_note, total_label
 from generators.safe_files import atomic_output
 from udfs import scoring
 from udfs.rulebook import Item, Rulebook
