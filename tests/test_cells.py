@@ -155,3 +155,14 @@ def test_the_xlwings_layer_exposes_every_function_with_its_argument_names():
         assert [p.default is None for p in parameters.values()] == [a.optional for a in spec.args]
         assert function.__doc__ == spec.description
     assert excel.KH_WORKDAYS([["2025-10-01"]], [["2025-10-12"]]) == [[3]]
+
+
+def test_a_negative_limit_in_a_column_with_empties_is_a_message_not_a_crash():
+    # pandas 3 hands back a read-only array for an object column of limits; the negative one is
+    # named in its own cell and the others are computed (3 hours after 08:00 is 11:00).
+    from udfs.timeliness_cells import kh_deadline
+
+    start = "2025-10-01 08:00"
+    out = kh_deadline([[start], [start], [start]], [[3], [None], [-1]], "小时")
+    assert out[0, 0] == dt.datetime(2025, 10, 1, 11, 0)
+    assert out[1, 0] in (None, "") and out[2, 0] == "#时限不能为负: -1"

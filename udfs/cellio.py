@@ -9,6 +9,7 @@ values where computed, ``"#message"`` where an element failed, ``None`` where em
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import numpy as np
 
@@ -26,8 +27,50 @@ def is_empty(value) -> bool:
     return type(value).__name__ in ("Token", "_Empty") or repr(value) == "empty"
 
 
+# Types of cell values that are never empty: no test needed beyond the type.
+_FULL = frozenset({int, bool, dt.datetime, dt.date, dt.time, np.datetime64, np.int64, np.bool_})
+
+
+def _cell(value):
+    """One cell value, None if empty (the test decided by the value's type, cheapest first)."""
+    kind = type(value)
+    if kind in _FULL:
+        return value
+    if kind is str:
+        return value if value.strip() else None
+    if kind is float:
+        return None if math.isnan(value) else value
+    return None if is_empty(value) else value
+
+
+def _column_of_rows(value) -> np.ndarray | None:
+    """A list of equally long lists (a range as xlwings hands it over) as a 2-D object array with
+    empties as None, in one pass; None for anything else."""
+    if not value or not all(type(row) in (list, tuple) for row in value[:1]):
+        return None
+    try:
+        widths = set(map(len, value))
+    except TypeError:  # a row that is not a list
+        return None
+    if len(widths) != 1 or not all(isinstance(row, (list, tuple)) for row in value):
+        return None
+    full = _FULL
+    flat = [item if (kind := type(item)) in full else (item if item.strip() else None) if kind is str else _cell(item)
+            for row in value for item in row]
+    out = np.empty(len(flat), dtype=object)
+    out[:] = flat
+    return out.reshape(len(value), widths.pop())
+
+
 def grid(value) -> np.ndarray:
     """Any cell argument as a 2-D object array, empties as None."""
+    if isinstance(value, (list, tuple)):
+        rows = _column_of_rows(value)
+        if rows is not None:
+            return rows
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iub":
+        array = value.astype(object)
+        return array.reshape(1, 1) if array.ndim == 0 else array.reshape(-1, 1) if array.ndim == 1 else array
     if isinstance(value, np.ndarray):
         array = value.astype(object)
     elif isinstance(value, (list, tuple)):
@@ -38,20 +81,31 @@ def grid(value) -> np.ndarray:
         array = np.array(value, dtype=object)
     array = array.reshape(1, 1) if array.ndim == 0 else array
     array = array.reshape(-1, 1) if array.ndim == 1 else array
-    out = np.empty(array.shape, dtype=object)
-    for index, item in np.ndenumerate(array):
-        out[index] = None if is_empty(item) else item
-    return out
+    flat = [_cell(item) for item in array.reshape(-1)]
+    out = np.empty(len(flat), dtype=object)
+    out[:] = flat
+    return out.reshape(array.shape)
 
 
-def broadcast(*values) -> list[np.ndarray]:
-    """Grids of all arguments broadcast to one shape; a mismatch raises a Chinese message."""
-    grids = [grid(v) for v in values]
+def shape_of(*grids: np.ndarray) -> tuple[int, ...]:
+    """The shape the grids broadcast to; a mismatch raises a Chinese message."""
     try:
-        return list(np.broadcast_arrays(*grids))
+        return np.broadcast_shapes(*(g.shape for g in grids))
     except ValueError:
         shapes = "、".join(f"{g.shape[0]}行×{g.shape[1]}列" for g in grids)
         raise KaoheError(f"区域大小不一致: {shapes}", f"ranges have different shapes: {shapes}") from None
+
+
+def broadcast(*values) -> list[np.ndarray]:
+    """Grids of all arguments, aligned like Excel aligns them; a mismatch raises a Chinese message.
+
+    A single cell stays a 1×1 grid (numpy broadcasting stretches it where it meets a column), so
+    that a scalar argument such as a unit is read once, not once per row; other grids are
+    broadcast to the common shape.
+    """
+    grids = [grid(v) for v in values]
+    shape = shape_of(*grids)
+    return [g if g.size == 1 or g.shape == shape else np.broadcast_to(g, shape) for g in grids]
 
 
 def scalar(value, default=None):
@@ -78,19 +132,58 @@ def to_cell(value):
     return value
 
 
-def cells(values, messages=None, empty=None) -> np.ndarray:
-    """The 2-D result: ``#message`` where ``messages`` is set, None where ``empty``, else the value."""
-    values = np.asarray(values)
-    values = values.reshape(1, 1) if values.ndim == 0 else values
+# Values :func:`to_cell` returns unchanged: an object array of only these needs no pass.
+_PLAIN = frozenset({str, int, bool, float, dt.datetime, type(None)})
+
+
+def _plain_cells(values: np.ndarray) -> np.ndarray:
+    """A result array as an object array of plain cell values, by whole-array casts where the
+    dtype allows (what :func:`to_cell` does one element at a time)."""
+    kind = values.dtype.kind
+    if kind == "M":
+        moments = values.astype("datetime64[s]")
+        return moments.astype(object)  # datetimes; NaT becomes None
+    if kind == "f":
+        out = values.astype(object)
+        out[np.isnan(values)] = None
+        return out
+    if kind in "iubU":
+        return values.astype(object)
+    if kind == "O":
+        flat = values.reshape(-1)
+        if all(type(v) in _PLAIN for v in flat):
+            out = flat.copy()
+            floats = np.fromiter((type(v) is float and math.isnan(v) for v in flat), dtype=bool, count=flat.size)
+            out[floats] = None
+            return out.reshape(values.shape)
     out = np.empty(values.shape, dtype=object)
     for index, value in np.ndenumerate(values):
         out[index] = to_cell(value)
+    return out
+
+
+def cells(values, messages=None, empty=None) -> np.ndarray:
+    """The 2-D result: ``#message`` where ``messages`` is set, None where ``empty``, else the value.
+
+    The three are broadcast to one shape (a result computed from single cells meets a column's
+    messages or empties)."""
+    values = np.asarray(values)
+    values = values.reshape(1, 1) if values.ndim == 0 else values
+    if messages is not None:
+        messages = np.asarray(messages, dtype=object)
+        messages = messages.reshape(values.shape) if messages.size == values.size else messages
+    shapes = [values.shape] + [np.shape(a) for a in (messages, empty) if a is not None]
+    shape = np.broadcast_shapes(*shapes)
+    out = _plain_cells(values)
+    if out.shape != shape:
+        out = np.broadcast_to(out, shape).copy()
     if empty is not None:
         out[np.broadcast_to(empty, out.shape)] = None
     if messages is not None:
-        messages = np.broadcast_to(np.asarray(messages, dtype=object).reshape(out.shape), out.shape)
+        messages = np.broadcast_to(messages, out.shape)
         bad = messages != ""
-        out[bad] = np.char.add("#", messages[bad].astype(str)).astype(object) if bad.any() else out[bad]
+        if bad.any():
+            out[bad] = np.char.add("#", messages[bad].astype(str)).astype(object)
     return out
 
 

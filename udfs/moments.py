@@ -68,7 +68,7 @@ def _one(value) -> int | str | None:
         return None if pd.isna(stamp) else int(stamp.value // 1_000_000_000)
     if isinstance(value, dt.datetime):
         naive = value.replace(tzinfo=None)
-        return int((naive - dt.datetime(1970, 1, 1)).total_seconds() // 1)
+        return (naive - dt.datetime(1970, 1, 1)) // dt.timedelta(seconds=1)  # exact: floor to the second
     if isinstance(value, dt.date):
         return (value - dt.date(1970, 1, 1)).days * SECONDS_PER_DAY
     return f"不是日期: {value}"
@@ -105,15 +105,31 @@ def parse_moments(values) -> np.ndarray:
     return collect(out.view("datetime64[s]").reshape(array.shape), messages.reshape(array.shape))
 
 
-_STANDARD = r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?"
+# Exact forms tried first, each by one whole-column parse: every text they read, :data:`_TEXT`
+# reads to the same moment (the usual export form, with seconds, Excel's Chinese display, typed 年月日).
+_YEAR_ONE = np.datetime64("0001-01-01T00:00:00", "s")
+_FORMS = (("%Y-%m-%d %H:%M", "-"), ("%Y-%m-%d %H:%M:%S", "-"), ("%Y/%m/%d %H:%M", "/"), ("%Y年%m月%d日 %H:%M", "年"))
+
+# What a cell value is, decided by its exact type (anything else goes to the one-by-one parser).
+_NONE, _NUMBER, _TEXT_KIND, _DATETIME, _DATE, _OTHER = range(6)
+
+
+class _KindOf(dict):
+    def __missing__(self, key):
+        return _OTHER
+
+
+_KINDS = _KindOf({type(None): _NONE, float: _NUMBER, int: _NUMBER, np.float64: _NUMBER, np.int64: _NUMBER,
+                  str: _TEXT_KIND, dt.datetime: _DATETIME, dt.date: _DATE})
 
 
 def _bulk(flat: np.ndarray, out: np.ndarray, messages: np.ndarray) -> np.ndarray:
-    """Vectorized paths for a column: Excel serial numbers, and text in the standard
-    ``YYYY-MM-DD HH:MM[:SS]`` form. Fills ``out``/``messages``; returns the elements left
-    for the one-by-one parser (anything else, and text the standard path cannot read)."""
-    numbers = np.array([isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
-                        for v in flat], dtype=bool)
+    """Whole-column paths: Excel serial numbers, datetimes and dates (one conversion each), and
+    text in every form :func:`_parse_text` reads. Fills ``out``/``messages``; returns the
+    elements left for the one-by-one parser (other types, time-zone-aware datetimes)."""
+    kinds = np.fromiter(map(_KINDS.__getitem__, map(type, flat)), dtype=np.int8, count=flat.size)
+    pending = kinds == _OTHER
+    numbers = kinds == _NUMBER
     if numbers.any():
         try:
             parsed, problems = parse_serials(flat[numbers].astype(float)), None
@@ -122,16 +138,61 @@ def _bulk(flat: np.ndarray, out: np.ndarray, messages: np.ndarray) -> np.ndarray
         out[numbers] = parsed.astype(np.int64)
         if problems is not None:
             messages[numbers] = problems
-    pending = ~numbers
-    strings = np.flatnonzero(np.array([isinstance(v, str) for v in flat], dtype=bool))
+    for kind in (_DATETIME, _DATE):
+        chosen = kinds == kind
+        if chosen.any():
+            try:
+                stamps = pd.to_datetime(flat[chosen])
+            except (ValueError, TypeError, OverflowError):  # mixed time zones and the like: one by one
+                stamps = None
+            if stamps is None or stamps.tz is not None:
+                pending |= chosen
+            else:
+                out[chosen] = stamps.to_numpy("datetime64[s]").astype(np.int64)
+    strings = np.flatnonzero(kinds == _TEXT_KIND)
     if len(strings):
-        texts = pd.Series(flat[strings], dtype=object)
-        standard = texts.str.fullmatch(_STANDARD).to_numpy(bool)
-        fast = pd.to_datetime(texts.where(standard), format="ISO8601", errors="coerce").to_numpy("datetime64[s]")
-        done = ~np.isnat(fast)
-        out[strings[done]] = fast[done].astype(np.int64)
-        pending[strings[done]] = False
+        _texts(flat[strings], strings, out, messages)
     return pending
+
+
+def _texts(texts: np.ndarray, where: np.ndarray, out: np.ndarray, messages: np.ndarray) -> None:
+    """Text moments at positions ``where``: the usual forms (:data:`_FORMS`) by whole-column parses,
+    the others (``2026.10.3``, ``2026年10月3日 14时05分``, ``24:00`` …) by one regular-expression
+    pass and whole-array checks, with :func:`_parse_text`'s messages."""
+    series = pd.Series(texts, dtype=object)
+    pending = np.ones(len(series), dtype=bool)
+    for form, mark in _FORMS:
+        rest = np.flatnonzero(pending)
+        if mark and len(rest):  # a form with a mark is tried only on the texts that have it
+            rest = rest[series.iloc[rest].str.contains(mark, regex=False).to_numpy(bool)]
+        if not len(rest):
+            continue
+        found = pd.to_datetime(series.iloc[rest], format=form, errors="coerce").to_numpy("datetime64[s]")
+        read = ~np.isnat(found) & (found >= _YEAR_ONE)  # pandas reads year 0000, a date that never was
+        out[where[rest[read]]] = found[read].astype(np.int64)
+        pending[rest[read]] = False
+    rest = np.flatnonzero(pending)
+    if len(rest):  # blank text is an empty cell
+        rest = rest[series.iloc[rest].str.strip().astype(bool).to_numpy(bool)]
+    if not len(rest):
+        return
+    parts = series.iloc[rest].str.extract(_TEXT)
+    matched = parts["y"].notna().to_numpy(bool)
+    numbers = {key: parts[key].fillna("0").astype(np.int64).to_numpy() for key in "ymdHMS"}  # ２０２５ too
+    y, m, d = numbers["y"], numbers["m"], numbers["d"]
+    hh, mm, ss = numbers["H"], numbers["M"], numbers["S"]
+    month_ok = matched & (y >= 1) & (m >= 1) & (m <= 12)
+    months = np.where(month_ok, (y - 1970) * 12 + (m - 1), 0).astype("datetime64[M]")
+    length = ((months + 1).astype("datetime64[D]") - months.astype("datetime64[D]")).astype(np.int64)
+    date_ok = month_ok & (d >= 1) & (d <= length)
+    time_ok = (mm <= 59) & (ss <= 59) & (hh <= 24) & ~((hh == 24) & ((mm > 0) | (ss > 0)))
+    days = (months.astype("datetime64[D]") - np.datetime64("1970-01-01", "D")).astype(np.int64) + d - 1
+    good = date_ok & time_ok
+    seconds = days * SECONDS_PER_DAY + hh * 3600 + mm * 60 + ss
+    out[where[rest[good]]] = seconds[good]
+    shown = series.iloc[rest].str.strip().to_numpy(object)
+    messages[where[rest[~date_ok]]] = [f"日期无法识别: {text}" for text in shown[~date_ok]]
+    messages[where[rest[date_ok & ~time_ok]]] = [f"时间无法识别: {text}" for text in shown[date_ok & ~time_ok]]
 
 
 def parse_serials(serials: np.ndarray) -> np.ndarray:

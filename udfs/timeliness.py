@@ -409,7 +409,7 @@ def _limits(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if values.dtype.kind in "if":
         limits = values.astype(float)
     else:
-        limits = pd.to_numeric(pd.Series(values, dtype=object).replace("", None), errors="coerce").to_numpy(float)
+        limits = pd.to_numeric(pd.Series(values, dtype=object).replace("", None), errors="coerce").to_numpy(float, copy=True)
         given = np.array([not (v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and not v.strip()))
                           for v in values], dtype=bool)
         bad = given & np.isnan(limits)

@@ -1,0 +1,91 @@
+"""The whole-column path of the cell functions gives exactly what one cell at a time gives.
+
+A column arrives from xlwings as a list of one-element lists mixing datetimes, Excel serials,
+typed text in every accepted form, invalid dates, booleans and empties; the fast path must
+agree with the element-wise parser (:func:`udfs.moments._one`) and with calling the cell
+function on each row alone.
+"""
+
+import datetime as dt
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from udfs.errors import with_messages
+from udfs.moments import _one, parse_moments
+from udfs.scoring_cells import kh_due
+from udfs.timeliness_cells import kh_add_workdays, kh_date, kh_deadline, kh_elapsed, kh_is_workday
+
+TYPED = ["2025-10-03 14:05", "2025-10-03 14:05:09", "2025/10/3 8:05", "2025年10月3日 14:05", "2025年10月3日14时05分30秒",
+         "2025.10.3", "2025-10-03T14:05", "  2025-10-11 24:00 ", "2025-10-03 24:30", "2025-02-29 10:00",
+         "2025-13-01", "明天", "2025-10-03 14:05日", "２０２５-10-03 14:05", "2025-10-03 14:05+08:00", "2025-1-3 8:5",
+         "0000-01-01 00:00", "1600-02-29 12:00", "9999-12-31 23:59:59", "2025年10月3日 8点", "", "   "]
+CELLS = st.one_of(
+    st.none(), st.sampled_from(TYPED), st.booleans(), st.integers(-5, 3_000_000),
+    st.floats(-10, 3_000_000), st.sampled_from([float("nan"), 0.5, 45929.625, 2_958_466.0]),
+    st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(9999, 12, 31)),
+    st.dates(min_value=dt.date(1900, 1, 1)), st.just(np.datetime64("2025-10-01T08:00")),
+)
+
+
+def element_wise(values):
+    """Seconds or messages one value at a time, the reference the whole-column path must equal
+    (an int is read as the float a cell holds, as the column path always did: "超出范围: 0.0")."""
+    moments, messages = [], []
+    for value in values:
+        result = _one(float(value) if type(value) is int else value)
+        messages.append(result if isinstance(result, str) else "")
+        moments.append(np.datetime64(result, "s") if isinstance(result, int) else np.datetime64("NaT", "s"))
+    return np.array(moments, dtype="datetime64[s]"), np.array(messages, dtype=object)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(CELLS, min_size=1, max_size=40))
+def test_parsing_a_mixed_column_equals_parsing_each_cell(values):
+    column = np.empty(len(values), dtype=object)
+    column[:] = values
+    moments, messages = with_messages(parse_moments, column)
+    expected, expected_messages = element_wise(values)
+    assert messages.tolist() == expected_messages.tolist()
+    assert np.array_equal(moments, expected, equal_nan=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(CELLS, min_size=1, max_size=12))
+def test_a_cell_function_on_a_column_equals_it_on_each_cell(values):
+    column = [[value] for value in values]
+    for function, extra in ((kh_date, ()), (kh_deadline, (3, "工作日")), (kh_is_workday, ()),
+                            (kh_add_workdays, (2,)), (kh_elapsed, ("2025-12-31 18:00", "08:00-12:00,14:30-18:00"))):
+        whole = function(column, *extra)
+        assert whole.shape == (len(values), 1)
+        one_by_one = [function([[value]], *extra)[0, 0] for value in values]
+        assert whole[:, 0].tolist() == one_by_one, function.__name__
+
+
+def test_single_cells_stay_single_and_columns_meet_them():
+    starts = [["2025-09-29 08:00"], [45929.625], [dt.datetime(2025, 9, 29, 17, 0)], [None], ["2025-13-01"], [True]]
+    limits = [[4], [None], ["当天"], [2], ["x"], [3]]
+    units = [["小时"], ["小时"], [""], ["天"], ["小时"], ["工作日"]]
+    whole = kh_deadline(starts, limits, units)
+    one_by_one = [kh_deadline([s], [lim], [u])[0, 0] for s, lim, u in zip(starts, limits, units)]
+    assert whole[:, 0].tolist() == one_by_one
+    assert whole[0, 0] == dt.datetime(2025, 9, 29, 12, 0) and whole[1, 0] is None
+    assert whole[4, 0] == "#日期无法识别: 2025-13-01" and whole[5, 0] == "#不是日期: True"
+    # a row of limits against a column of starts: the shapes broadcast as in Excel
+    grid = kh_deadline([["2025-09-29 08:00"], ["2025-09-30 08:00"]], [[1, 2]], "工作日")
+    assert grid.shape == (2, 2) and grid[1, 1] == dt.datetime(2025, 10, 11)  # 09-30 + 2 workdays: 10-09, 10-10 → 24:00
+    assert kh_deadline([["2025-09-29 08:00"], [None]], [[1], [2], [3]], "天")[0, 0].startswith("#区域大小不一致")
+
+
+def test_kh_due_on_a_column_of_keys_equals_it_row_by_row():
+    starts = [["2025-09-29 08:00"], ["2025/9/29 17:00"], [None], ["2025-13-01"], [45929.625], ["2025-09-30 10:00"]]
+    areas = [["城区"], ["乡镇"], ["城区"], ["农村"], ["城区"], ["海岛"]]
+    kinds = [["故障"], ["10086投诉"], ["新开"], ["故障"], ["新开"], ["故障"]]
+    suspended = [1, None, None, 0, "2025-09-29 09:00~2025-09-29 10:00", None]
+    whole = kh_due("poyang", "处理", starts, None, areas, kinds, [[value] for value in suspended])
+    one_by_one = [kh_due("poyang", "处理", [s], None, [a], [k], [[sus]])[0, 0]
+                  for s, a, k, sus in zip(starts, areas, kinds, suspended)]
+    assert whole[:, 0].tolist() == one_by_one
+    assert whole[2, 0] is None and whole[3, 0] == "#日期无法识别: 2025-13-01"
+    assert whole[5, 0].startswith("#“处理”环节没有适用于")
