@@ -8,6 +8,7 @@ Each only converts arguments and results; the rules live in the rulebook files a
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from . import scoring
 from .carried import rulebook_from_cells
@@ -18,45 +19,95 @@ from .moments import parse_moments
 from .rulebook import installed, load
 from .timeliness_cells import active_calendar, suspended_argument
 
+# Cell types read by one whole-array cast (``float(value)`` for each, as numpy's object cast does).
+_NUMERIC = frozenset({float, int, np.float64, np.int64})
+_FLAGS = frozenset({bool, np.bool_})
+
+
+def _one_number(value, what: str) -> tuple[float, str]:
+    """One cell as a float, or NaN and the message why it is not a number (the element-wise rule
+    the whole-column pass of :func:`_numbers` follows)."""
+    if isinstance(value, (bool, np.bool_)):
+        return np.nan, f"{what}不是数字: {value}"
+    if isinstance(value, str):
+        text = value.strip().replace(",", "")
+        try:
+            return (float(text[:-1]) / 100 if text.endswith(("%", "％")) else float(text)), ""
+        except ValueError:
+            return np.nan, f"{what}不是数字: {value}"
+    try:
+        return float(value), ""
+    except (TypeError, ValueError):
+        return np.nan, f"{what}不是数字: {value}"
+
+
+def _texts_as_numbers(texts: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """Floats and messages of an object array of non-blank texts ("3", " 4 ", "1,200", "85%").
+
+    One cast of the whole array where every text is a number; otherwise the texts pandas reads
+    are cast together and only the rest are looked at one by one (messages only for those)."""
+    cleaned = np.array([text.strip().replace(",", "") for text in texts.tolist()], dtype=object)
+    percent = np.fromiter((text.endswith(("%", "％")) for text in cleaned.tolist()), dtype=bool, count=cleaned.size)
+    if percent.any():
+        cleaned[percent] = [text[:-1] for text in cleaned[percent].tolist()]
+    out = np.full(texts.shape, np.nan)
+    messages = np.full(texts.shape, "", dtype=object)
+    try:
+        out[:] = cleaned.astype(float)
+    except ValueError:
+        try:
+            read = ~np.isnan(pd.to_numeric(pd.Series(cleaned), errors="coerce").to_numpy(float))
+            out[read] = cleaned[read].astype(float)
+        except (ValueError, TypeError, OverflowError):  # pandas read a text float() does not: one by one
+            read = np.zeros(texts.shape, dtype=bool)
+        for index in np.flatnonzero(~read):
+            out[index], messages[index] = _one_number(texts[index], what)
+        percent &= read  # the texts read one by one are already divided
+    out[percent] /= 100
+    return out, messages
+
 
 def _numbers(values: np.ndarray, what: str = "数值"):
     """Floats (NaN where empty), per-element messages, and the empty mask of a grid of cells.
 
     Text numbers are read ("3", "85%" → 0.85); booleans are kept out (they are not counts).
+    Whole-column: the cells are grouped by type and each group converted at once.
     """
-    out = np.full(values.shape, np.nan)
-    messages = np.full(values.shape, "", dtype=object)
-    for index, value in np.ndenumerate(values):
-        if value is None:
+    flat = np.asarray(values, dtype=object).reshape(-1)
+    out = np.full(flat.shape, np.nan)
+    messages = np.full(flat.shape, "", dtype=object)
+    kinds = list(map(type, flat.tolist()))
+    code_of = {kind: code for code, kind in enumerate(dict.fromkeys(kinds))}
+    codes = np.fromiter(map(code_of.__getitem__, kinds), dtype=np.intp, count=len(kinds))
+    empty = codes == code_of.get(type(None), -1)
+    for kind, code in code_of.items():
+        at = np.flatnonzero(codes == code)
+        if kind is type(None):
             continue
-        if isinstance(value, (bool, np.bool_)):
-            messages[index] = f"{what}不是数字: {value}"
-            continue
-        if isinstance(value, str):
-            text = value.strip().replace(",", "")
-            try:
-                out[index] = float(text[:-1]) / 100 if text.endswith(("%", "％")) else float(text)
-            except ValueError:
-                messages[index] = f"{what}不是数字: {value}"
-            continue
-        try:
-            out[index] = float(value)
-        except (TypeError, ValueError):
-            messages[index] = f"{what}不是数字: {value}"
-    empty = np.vectorize(lambda v: v is None, otypes=[bool])(values)
-    return out, messages, empty
+        if kind in _NUMERIC:
+            out[at] = flat[at].astype(float)
+        elif kind in _FLAGS:
+            messages[at] = [f"{what}不是数字: {value}" for value in flat[at].tolist()]
+        elif kind is str:
+            out[at], messages[at] = _texts_as_numbers(flat[at], what)
+        else:
+            for index in at:
+                out[index], messages[index] = _one_number(flat[index], what)
+    return out.reshape(values.shape), messages.reshape(values.shape), empty.reshape(values.shape)
 
 
 def _flags_or_numbers(values: np.ndarray, what: str):
     """A doubling argument: TRUE/FALSE kept as booleans, numbers as floats, empty as None."""
-    out = np.empty(values.shape, dtype=object)
-    messages = np.full(values.shape, "", dtype=object)
-    for index, value in np.ndenumerate(values):
-        if value is None or isinstance(value, (bool, np.bool_)):
-            out[index] = None if value is None else bool(value)
-            continue
-        numbers, m, _ = _numbers(np.array([[value]], dtype=object), what)
-        out[index], messages[index] = (None if m[0, 0] else numbers[0, 0]), m[0, 0]
+    numbers, messages, empty = _numbers(values, what)
+    out = numbers.astype(object)
+    out[(messages != "") | empty] = None
+    flat = np.asarray(values, dtype=object).reshape(-1)
+    flags = np.fromiter((type(value) in _FLAGS for value in flat.tolist()), dtype=bool, count=flat.size)
+    flags = flags.reshape(numbers.shape)
+    if flags.any():
+        out[flags] = [bool(value) for value in flat[flags.reshape(-1)].tolist()]
+        messages = messages.copy()
+        messages[flags] = ""
     return out, messages
 
 
