@@ -454,7 +454,7 @@ def _export_sheet(book, source: Path, sheet_name: str, path: Path, *, month: str
         if part == DATA:
             tall = _row_lines(row, widths)
             if tall > 1:
-                sheet.set_row(i, round(tall * paper.FONT_SIZE * 1.5 + 3, 1))
+                sheet.set_row(i, float(paper.lines_height(tall)))
         elif is_header:
             sheet.set_row(i, paper.row_height([(v, w) for v, w in zip(header, widths)]))
         for j, value in enumerate(row):

@@ -664,7 +664,6 @@ class _Styles:
 # -- widths and heights: every text shown whole ---------------------------------------------------------------
 WRAP_AT = 32        # a text column wider than this wraps at this width (rows grow to the lines needed)
 TIME_WIDTH = 20     # yyyy-mm-dd hh:mm:ss
-LINE_POINTS = paper.FONT_SIZE * 1.5  # a printed line of 11 pt text, as generators.paper.row_height counts it
 
 
 def _text_units(column: pd.Series) -> np.ndarray:
@@ -677,11 +676,13 @@ def _text_units(column: pd.Series) -> np.ndarray:
     return chars + (octets - chars + 1) // 2
 
 
-def _lines(column: pd.Series, width: float) -> np.ndarray:
+def _lines(column: pd.Series, width: float, units: np.ndarray | None = None) -> np.ndarray:
     """Lines each cell of a text column wraps to in a column ``width`` wide (as
-    :func:`generators.paper.lines_needed`, each paragraph apart)."""
+    :func:`generators.paper.lines_needed`, each paragraph apart); ``units``: the column's
+    :func:`_text_units` when already known."""
     usable = max(1.0, width - 1.0)
-    lines = np.maximum(1, np.ceil(_text_units(column) * paper.WRAP_SLACK / usable)).astype(np.int64)
+    units = _text_units(column) if units is None else units
+    lines = np.maximum(1, np.ceil(units * paper.WRAP_SLACK / usable)).astype(np.int64)
     texts = column.astype("string")
     several = texts.str.contains("\n", regex=False).fillna(False).to_numpy(bool)
     for k in np.flatnonzero(several):
@@ -689,14 +690,16 @@ def _lines(column: pd.Series, width: float) -> np.ndarray:
     return lines
 
 
-def _layout(frame: pd.DataFrame, labels: list[str]) -> tuple[list[float], list[bool]]:
+def _layout(frame: pd.DataFrame, labels: list[str]) -> tuple[list[float], list[bool], dict[int, np.ndarray]]:
     """Per column a width that shows its widest value whole and whether it wraps instead: a text
     column wider than :data:`WRAP_AT` wraps at that width. Times are :data:`TIME_WIDTH` wide, numbers
-    as wide as their longest, and a header longer than its values wraps (its row grows)."""
-    widths, wraps = [], []
+    as wide as their longest, and a header longer than its values wraps (its row grows). Also the
+    wrapped columns' :func:`_text_units`, which :func:`_heights` needs again."""
+    widths, wraps, measured = [], [], {}
     for j, label in enumerate(labels):
         column = frame.iloc[:, j]
         head = min(paper.text_width(label), 10)
+        units = None
         if pd.api.types.is_datetime64_any_dtype(column.dtype):
             widest = TIME_WIDTH - 2
         elif pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
@@ -709,18 +712,23 @@ def _layout(frame: pd.DataFrame, labels: list[str]) -> tuple[list[float], list[b
         width = max(widest, head, 4) + 2
         widths.append(float(min(width, WRAP_AT)))
         wraps.append(width > WRAP_AT)
-    return widths, wraps
+        if wraps[-1] and units is not None:
+            measured[j] = units
+    return widths, wraps, measured
 
 
-def _heights(frame: pd.DataFrame, widths: list[float], wraps: list[bool]) -> np.ndarray | None:
+def _heights(frame: pd.DataFrame, widths: list[float], wraps: list[bool],
+             measured: dict[int, np.ndarray] | None = None) -> np.ndarray | None:
     """Each row's height in points where a wrapped cell needs more than one line (NaN: the default
-    height), as :func:`generators.paper.row_height` gives it; None when no row needs more."""
+    height), as :func:`generators.paper.row_height` gives it; None when no row needs more.
+    ``measured``: text units already worked out per column (:func:`_layout`)."""
+    measured = measured or {}
     lines = np.ones(len(frame), dtype=np.int64)
     for j in np.flatnonzero(wraps):
-        lines = np.maximum(lines, _lines(frame.iloc[:, j], widths[j]))
+        lines = np.maximum(lines, _lines(frame.iloc[:, j], widths[j], measured.get(j)))
     if not (lines > 1).any():
         return None
-    return np.where(lines > 1, np.round(lines * LINE_POINTS + 3, 1), np.nan)
+    return np.where(lines > 1, paper.lines_height(lines), np.nan)
 
 
 def _header_row(sheet, row: int, labels, widths, style) -> None:
@@ -736,12 +744,12 @@ def _ledger_sheet(book, name: str, rows: pd.DataFrame, styles: _Styles, heading:
     across with the 工单号 column repeated)."""
     sheet = book.add_worksheet(name)
     labels = [CANONICAL_FIELDS.get(c, c) for c in rows.columns]
-    widths, wraps = _layout(rows, labels)
+    widths, wraps, measured = _layout(rows, labels)
     for j, width in enumerate(widths):
         sheet.set_column(j, j, width)
     _header_row(sheet, 0, labels, widths, styles.header)
     _write_rows(sheet, rows, 1, [_ledger_cells(sheet, rows[c], styles, wrap=w) for c, w in zip(rows.columns, wraps)],
-                "写台账 / ledger rows", heights=_heights(rows, widths, wraps))
+                "写台账 / ledger rows", heights=_heights(rows, widths, wraps, measured))
     last_column = len(labels) - 1
     sheet.freeze_panes(1, 1)
     sheet.autofilter(0, 0, max(len(rows), 1), last_column)
@@ -759,12 +767,12 @@ def _plain_sheet(book, name: str, frame: pd.DataFrame, styles: _Styles, heading:
     first column, the 工单号, on every page across)."""
     sheet = book.add_worksheet(name)
     labels = [CANONICAL_FIELDS.get(c, str(c)) for c in frame.columns]
-    widths, wraps = _layout(frame, labels)
+    widths, wraps, measured = _layout(frame, labels)
     for j, width in enumerate(widths):
         sheet.set_column(j, j, width)
     _header_row(sheet, 0, labels, widths, styles.header)
     _write_rows(sheet, frame, 1, [_ledger_cells(sheet, frame.iloc[:, j], styles, wrap=wraps[j])
-                                  for j in range(frame.shape[1])], f"写{name}", heights=_heights(frame, widths, wraps))
+                                  for j in range(frame.shape[1])], f"写{name}", heights=_heights(frame, widths, wraps, measured))
     sheet.freeze_panes(1, 1 if key else 0)
     paper.print_ready(sheet, widths, header_rows=(0, 0), repeat_columns=(0, 0) if key else None, header=heading,
                       allow_a3=key)

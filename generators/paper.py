@@ -11,6 +11,8 @@ import math
 import unicodedata
 from collections.abc import Iterable, Sequence
 
+import numpy as np
+
 A4, A3 = 9, 8
 PAGES = {A4: (595.3, 841.9), A3: (841.9, 1190.6)}   # portrait width, height in points
 SIDE_MARGIN = 0.4                                     # inches, left and right
@@ -44,10 +46,15 @@ def lines_needed(text: str, width: float) -> int:
     return sum(max(1, math.ceil(text_width(part) * WRAP_SLACK / usable)) for part in str(text).split("\n")) or 1
 
 
+def lines_height(lines, font_size: float = FONT_SIZE):
+    """Height in points of ``lines`` printed lines (a number or an array of them)."""
+    return np.round(np.asarray(lines) * font_size * 1.5 + 3, 1)
+
+
 def row_height(cells: Iterable[tuple[object, float]], font_size: float = FONT_SIZE) -> float:
     """Height in points of a row whose cells ``(text, column width)`` wrap: the tallest cell."""
     lines = max((lines_needed(text, width) for text, width in cells if text not in (None, "")), default=1)
-    return round(lines * font_size * 1.5 + 3, 1)
+    return float(lines_height(lines, font_size))
 
 
 def print_ready(sheet, widths: Sequence[float], *, header_rows: tuple[int, int] | None = None,

@@ -170,11 +170,6 @@ def _clip(text: str, limit: int = 255) -> str:
     return kept + "…"
 
 
-def _any_message(cells: Sequence[str]) -> str:
-    """Excel: whether one of ``cells`` shows a message (text starting with #, as KH_ITEM gives for a bad input)."""
-    return "OR(" + ",".join(f'LEFT({c},1)="#"' for c in cells) + ")"
-
-
 def _listable(values) -> bool:
     """Whether ``values`` can stand in a dropdown's list: none holds a comma (the list separator) or
     a quote, and the list is within Excel's 255 characters."""
