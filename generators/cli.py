@@ -63,19 +63,26 @@ def _wrote(path: Path, existed: bool) -> None:
 
 def _write_ledger(tickets: Path, book, month: str, path: Path, *, appendix3: bool = False):
     """Import, compute, write and report one ledger; returns it and the import."""
-    from generators.ledger import ledger_from_export, write_ledger
+    from generators.ledger import ledger_from_export
     from udfs.calendar import china_calendar
 
-    calendar = china_calendar()
-    ledger, imported = ledger_from_export(tickets, book, month, calendar=calendar)
+    ledger, imported = ledger_from_export(tickets, book, month, calendar=china_calendar())
+    _ledger_written(ledger, imported, book, month, path, appendix3=appendix3)
+    return ledger, imported
+
+
+def _ledger_written(ledger, imported, book, month: str, path: Path, *, appendix3: bool = False) -> None:
+    """Write and report a computed ledger."""
+    from generators.ledger import write_ledger
+    from udfs.calendar import china_calendar
+
     existed = path.exists()
-    notices = write_ledger(ledger, path, rulebook=book, month=month, calendar_version=calendar.version,
+    notices = write_ledger(ledger, path, rulebook=book, month=month, calendar_version=china_calendar().version,
                            appendix3=appendix3)
     _report_ledger(ledger, imported, book, month)
     for notice in notices:
         print(f"  ！ {notice}")
     _wrote(path, existed)
-    return ledger, imported
 
 
 def _report_ledger(ledger, imported, book, month: str) -> None:
@@ -282,7 +289,15 @@ def _monthly(options) -> int:
     tickets = Path(options.tickets)
     path = _output(options.out, tickets.with_name(f"月度考核表_{options.month}.xlsx"), ".xlsx",
                    [tickets, options.findings, options.history])
-    _, tickets, ledger, imported, assessment, found, _ = _assess_export(options)
+    ledger_path = None
+    if options.ledger is not None:  # the ledger of the same import, written by the same run
+        ledger_path = _output(options.ledger or None, tickets.with_name(f"台账_{options.month}.xlsx"), ".xlsx",
+                              [tickets, options.findings, options.history])
+        if ledger_path.absolute() == path.absolute():
+            raise UsageError(f"台账和月度考核表不能写到同一个文件: {path}", f"the ledger and the table are one file: {path}")
+    book, tickets, ledger, imported, assessment, found, _ = _assess_export(options)
+    if ledger_path is not None:
+        _ledger_written(ledger, imported, book, options.month, ledger_path)
     history = _path(options.history)
     existed = _write_monthly(assessment, path, tickets=tickets, findings=_path(options.findings), history=history,
                              password=options.password)
@@ -465,6 +480,9 @@ def parser() -> argparse.ArgumentParser:
     _assessment_arguments(monthly, history="考核历史 .csv (读取并追加本月结果) / history file, read and appended to",
                           out="月度考核表_YYYY-MM.xlsx", timeliness="只统计工单及时率")
     monthly.add_argument("--password", default="", help="工作表保护密码 / sheet protection password (默认无)")
+    monthly.add_argument("--ledger", nargs="?", const="", default=None, metavar="FILE",
+                         help="同时写出同一次导入的台账(不必再运行 kaohe ledger) / also write the ledger of the same "
+                              "import (默认 与工单同目录的 台账_YYYY-MM.xlsx)")
     monthly.set_defaults(run=_monthly)
     notice = commands.add_parser("notice", help="生成月度考核通报(.docx) / the monthly notice as a Word document",
                                  epilog=EPILOG)

@@ -12,6 +12,7 @@ column, so that no row × column object matrix is ever built.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from pathlib import Path
 
@@ -669,7 +670,20 @@ TIME_WIDTH = 20     # yyyy-mm-dd hh:mm:ss
 def _text_units(column: pd.Series) -> np.ndarray:
     """Each cell's width in character units, at least :func:`generators.paper.text_width` (a wide
     CJK character 2, ASCII 1), without a Python loop per character: a character of three or more
-    bytes in UTF-8 counts 2 (a few narrow symbols so counted only widen the column). 0 if empty."""
+    bytes in UTF-8 counts 2 (a few narrow symbols so counted only widen the column). 0 if empty.
+    A text column that repeats its values (units, verdicts, kinds) is measured once per distinct
+    value (only a text dtype: in an object column 1, 1.0 and True would count as one value)."""
+    if not isinstance(column.dtype, pd.StringDtype):
+        return _units_of(column)
+    codes, distinct = pd.factorize(column, use_na_sentinel=True)
+    if 2 * len(distinct) >= len(column):
+        return _units_of(column)
+    units = np.append(_units_of(pd.Series(distinct, dtype=object)), 0)  # code -1 (missing): 0
+    return units[codes]
+
+
+def _units_of(column: pd.Series) -> np.ndarray:
+    """:func:`_text_units` of every cell, one by one."""
     texts = column.astype("string").fillna("")
     chars = texts.str.len().to_numpy(np.int64)
     octets = texts.str.encode("utf-8").str.len().to_numpy(np.int64)
@@ -908,17 +922,18 @@ def _write_rows(sheet, frame: pd.DataFrame, first_row: int, columns, what: str, 
     in order, as constant-memory mode needs, and only one block is ever held as Python objects.
     """
     bar = progress_bar(len(frame), what)
-    tall = {} if heights is None else dict(zip(np.flatnonzero(~np.isnan(heights)).tolist(),
-                                               heights[~np.isnan(heights)].tolist()))
+    set_row = sheet.set_row
     for start in range(0, len(frame), CHUNK_ROWS):
         part = frame.iloc[start:start + CHUNK_ROWS]
-        plan = [(j, *cells(part.iloc[:, j])) for j, cells in enumerate(columns)]
-        for k in range(len(part)):
-            row = first_row + start + k
-            if tall and start + k in tall:
-                sheet.set_row(row, tall[start + k])
-            for j, values, write, cell_format in plan:
-                value = values[k]
+        plan = [cells(part.iloc[:, j]) for j, cells in enumerate(columns)]
+        calls = [(j, write, cell_format) for j, (_, write, cell_format) in enumerate(plan)]
+        sizes = itertools.repeat(None) if heights is None else _floats(heights[start:start + len(part)])
+        # one tuple of cells per row (zip), one call per cell that is not ``skip``
+        for row, size, cells in zip(range(first_row + start, first_row + start + len(part)), sizes,
+                                    zip(*[values for values, _, _ in plan])):
+            if size is not None:
+                set_row(row, size)
+            for (j, write, cell_format), value in zip(calls, cells):
                 if value is not skip:
                     write(row, j, value, cell_format)
         bar.update(len(part))
@@ -945,6 +960,32 @@ def _texts(values) -> list | None:
     return cells
 
 
+_DAY_US = 86_400_000_000
+_EPOCH_US = np.datetime64("1899-12-31", "us").astype(np.int64)  # xlsxwriter's epoch (1900 date system)
+
+
+def excel_serials(values: np.ndarray) -> list:
+    """Naive datetimes (a datetime64 array) as the Excel serial numbers ``write_datetime`` stores
+    for them, bit for bit, computed for the whole array at once; None for NaT.
+
+    As xlsxwriter's ``_datetime_to_excel_datetime``: to microseconds (as ``datetime64[us]`` →
+    ``datetime.datetime`` truncates), whole days since 1899-12-31 plus (seconds + microseconds
+    / 10⁶) / 86400 of the day, the same float operations in the same order; a day less on
+    1900-01-01 and a day more after serial 59 (Excel's 29 February 1900)."""
+    moments = values.astype("datetime64[us]")
+    missing = np.isnat(moments)
+    offset = np.where(missing, 0, moments.astype(np.int64) - _EPOCH_US)
+    days, rest = np.divmod(offset, _DAY_US)
+    seconds, micros = np.divmod(rest, 1_000_000)
+    serials = days.astype(float) + (seconds.astype(float) + micros.astype(float) / 1e6) / 86400
+    serials = np.where(days == 1, serials - 1, serials)  # 1900-01-01, as xlsxwriter's isocalendar test
+    serials = np.where(serials > 59, serials + 1, serials)
+    cells = serials.tolist()
+    for k in np.flatnonzero(missing).tolist():
+        cells[k] = None
+    return cells
+
+
 def _floats(values: np.ndarray) -> list:
     """A float array's cells: Python floats, None for NaN."""
     cells = values.tolist()
@@ -967,8 +1008,8 @@ def _ledger_cells(sheet, column: pd.Series, styles: _Styles, *, wrap: bool = Fal
 
     dtype = column.dtype
     if pd.api.types.is_datetime64_any_dtype(dtype):
-        if isinstance(dtype, np.dtype):  # naive: datetime64[us] → datetime.datetime, NaT → None
-            return lambda part: (part.to_numpy("datetime64[us]").tolist(), sheet.write_datetime, styles.when)
+        if isinstance(dtype, np.dtype):  # naive: the serial write_datetime would give, NaT → None
+            return lambda part: (excel_serials(part.to_numpy()), sheet.write_number, styles.when)
         return lambda part: ([None if _is_empty(v) else pd.Timestamp(v).to_pydatetime() for v in part.to_numpy(object)],
                              sheet.write_datetime, styles.when)
     if pd.api.types.is_float_dtype(dtype):
@@ -993,11 +1034,11 @@ def _appendix3_cells(sheet, column: pd.Series, dates: bool, cell, when):
     """How a 附件3 column's block is turned into cells: every cell written with a border;
     datetimes (and every value of the 受理时间 and 处理时限 columns, ``dates``) with ``when``,
     empty ones blank; integers as numbers; anything else as text."""
-    def date_or_blank(row, col, value, cell_format):
+    def serial_or_blank(row, col, value, cell_format):
         if value is None:
             sheet.write_blank(row, col, None, cell_format)
         else:
-            sheet.write_datetime(row, col, value, cell_format)
+            sheet.write_number(row, col, value, cell_format)
 
     def any_value(row, col, value, _format):
         if isinstance(value, (pd.Timestamp, np.datetime64)) or dates:
@@ -1012,7 +1053,7 @@ def _appendix3_cells(sheet, column: pd.Series, dates: bool, cell, when):
 
     dtype = column.dtype
     if dates and isinstance(dtype, np.dtype) and dtype.kind == "M":
-        return lambda part: (part.to_numpy("datetime64[us]").tolist(), date_or_blank, when)
+        return lambda part: (excel_serials(part.to_numpy()), serial_or_blank, when)
     if not dates and isinstance(dtype, np.dtype) and dtype.kind in "iu":
         return lambda part: (part.to_numpy().tolist(), sheet.write_number, cell)
 

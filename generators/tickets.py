@@ -33,8 +33,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from xlsxwriter.utility import xl_col_to_name
 
+from generators.export_columns import Columns, columns_of, read_columns
 from generators.input_files import check_csv_size, open_workbook
 from udfs import rulebook as rulebooks
 from udfs.errors import ElementErrors, KaoheError
@@ -261,7 +264,11 @@ def id_keys(ids) -> pd.Series:
     characters (zero-width space, BOM, direction marks) removed, surrounding space trimmed. The ids
     themselves are kept as typed."""
     values = pd.Series(np.asarray(ids, dtype=object), dtype=object).fillna("").astype(str)
-    return values.map(lambda text: _INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).strip())
+    keys = values.str.strip()  # ASCII text is its own NFKC form and holds no invisible characters
+    other = ~values.str.isascii().to_numpy(bool)
+    if other.any():
+        keys[other] = values[other].map(lambda text: _INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).strip())
+    return keys
 
 
 # -- reading the grid --------------------------------------------------------------------------
@@ -426,14 +433,15 @@ def _moments(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 _STAMPS = (dt.datetime, pd.Timestamp)
 
 
-def _flags(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(bool, messages)`` for a yes/no column such as 二次投诉 (是/否, 1/0, Y/N, ...; empty = 否)."""
-    keys = pd.Series(texts, dtype=object).str.strip().str.upper()
-    yes = keys.isin(FLAG_TRUE).to_numpy(bool)
-    ok = yes | keys.isin(FLAG_FALSE).to_numpy(bool) | keys.eq("").to_numpy(bool)
+def _flags(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """``(bool, messages)`` for a yes/no column of text such as 二次投诉 (是/否, 1/0, Y/N, ...; empty = 否)."""
+    keys = pc.utf8_upper(_trimmed(texts))
+    yes = _numpy(pc.is_in(keys, pa.array(FLAG_TRUE)))
+    ok = yes | _numpy(pc.is_in(keys, pa.array(FLAG_FALSE))) | _empty_text(keys)
     allowed = "、".join(f"{a}/{b}" for a, b in zip(FLAG_TRUE, FLAG_FALSE))
     messages = np.full(len(texts), "", dtype=object)
-    messages[~ok] = [f"取值无法识别: {v.strip()}(可用: {allowed})" for v in texts[~ok]]
+    bad = np.flatnonzero(~ok)
+    messages[bad] = [f"取值无法识别: {v.strip()}(可用: {allowed})" for v in texts.take(bad).to_pylist()]
     return yes, messages
 
 
@@ -492,32 +500,55 @@ def read_tickets(path, *, rulebook: Rulebook | str | None = None, month: str | N
     encoding, found, skipped = _ticket_sheets(path, rulebook)
     parts = [_import(path, sheet, hidden, grid, position, header, fields, extras, rulebook, bounds, month)
              for sheet, hidden, grid, position, header, fields, extras in found]
-    return _combine(path, encoding, parts, skipped)
+    imported = _combine(path, encoding, parts, skipped)
+    pa.default_memory_pool().release_unused()  # the export's columns read but not kept go back to the system
+    return imported
 
 
-def _ticket_sheets(path: Path, rulebook: Rulebook | None):
+def _sources(path: Path, columnar: bool):
+    """``(encoding, sheets)``: each sheet as ``(sheet, hidden, head, has_content, body)``: ``head``
+    the first rows as an object matrix, ``has_content()`` whether any cell has a value, ``body``
+    the sheet itself (a :class:`~generators.export_columns.Columns` when ``columnar``, else the
+    grid of raw cells)."""
+    if columnar:
+        found = read_columns(path) if path.is_file() else None
+        if found is None:  # a CSV the columnar reader cannot take exactly: read it slowly, same result
+            encoding, grids = read_grids(path)
+            found = encoding, (columns_of(grid, sheet, hidden) for sheet, grid, hidden in grids)
+        encoding, sheets = found
+        return encoding, ((c.name, c.hidden, c.head(HEADER_SCAN_ROWS),
+                           lambda c=c: not all(_blank_text(column).all() for column in c.columns), c)
+                          for c in sheets)
+    encoding, grids = read_grids(path)
+    return encoding, ((sheet, hidden, grid.head(HEADER_SCAN_ROWS).to_numpy(object),
+                       lambda g=grid: not _empty(g.to_numpy(object).reshape(-1)).all(), grid)
+                      for sheet, grid, hidden in grids)
+
+
+def _ticket_sheets(path: Path, rulebook: Rulebook | None, *, columnar: bool = True):
     """``(encoding, sheets, skipped)``: every sheet whose header row has the required columns as
-    ``(sheet, hidden, grid, header position, header, fields, extras)``, and the sheets with content
-    that have none, with the reason. Raises when no sheet has a usable header."""
+    ``(sheet, hidden, body, header position, header, fields, extras)`` (``body`` as
+    :func:`_sources` gives it), and the sheets with content that have none, with the reason.
+    Raises when no sheet has a usable header."""
     known = known_headers(rulebook)
-    encoding, sources = read_grids(path)
+    encoding, sources = _sources(path, columnar)
     found, skipped, first_problem = [], [], None
-    for sheet, grid, hidden in sources:
-        keys = grid.head(HEADER_SCAN_ROWS).map(header_key) if len(grid) else grid
+    for sheet, hidden, head, has_content, body in sources:
+        keys = pd.DataFrame(head, dtype=object).map(header_key)
         position = _find_header(keys, known)
         if position < 0:
             first_problem = first_problem or (sheet, None)
-            if not _empty(grid.to_numpy(object).reshape(-1)).all():
+            if has_content():
                 skipped.append((sheet, f"前{HEADER_SCAN_ROWS}行中没有工单表头"))
             continue
-        header = [_cell_text(v).strip() for v in grid.iloc[position]]
+        header = [_cell_text(v).strip() for v in head[position]]
         fields, extras = _map_columns(header, known)
         missing = [f for f in REQUIRED_FIELDS if f not in fields.values()]
         if missing:
             first_problem = first_problem or (sheet, (position, missing))
             skipped.append((sheet, f"第{position + 1}行表头缺少 {'、'.join(CANONICAL_FIELDS[f] for f in missing)}"))
             continue
-        found.append((sheet, hidden, grid, position, header, fields, extras))
+        found.append((sheet, hidden, body, position, header, fields, extras))
     if found:
         return encoding, found, skipped
 
@@ -539,7 +570,7 @@ def pasted_rows(path, rulebook: Rulebook | None = None) -> dict[str, np.ndarray]
     :func:`read_tickets` reads, one under the other: canonical field → raw cell values ("" =
     empty), each sheet's columns found by its own header, blank rows and repeated headers left
     out. Rejected rows stay: the workbook's formulas judge them."""
-    _, found, _ = _ticket_sheets(Path(path), rulebook)
+    _, found, _ = _ticket_sheets(Path(path), rulebook, columnar=False)
     parts = []
     for _, _, grid, position, header, fields, _ in found:
         body = grid.iloc[position + 1:].to_numpy(object)
@@ -600,58 +631,198 @@ def _row_kinds(cells: dict[int, np.ndarray], header: list[str], by_field: dict[s
     return blank, repeated
 
 
-def _import(path, sheet, hidden, grid, position, header, fields, extras, rulebook, bounds, month):
+# -- columns of text (the import's fast path) -----------------------------------------------------
+_WHITESPACE = r"[\s\x{0b}\p{Z}\x{85}\x{1c}-\x{1f}]+"  # what Python's str.isspace() calls whitespace
+_NUMBER = r"^-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?$"
+_FRACTION_MOMENT = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d+$"  # how a workbook's datetime with milliseconds reads
+
+
+def _numpy(column) -> np.ndarray:
+    return column.to_numpy(zero_copy_only=False)
+
+
+def _array(column) -> pa.Array:
+    """One array of a chunked one (what ``replace_with_mask`` takes as replacements)."""
+    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+
+
+def _empty_text(column: pa.Array) -> np.ndarray:
+    return _numpy(pc.equal(pc.binary_length(column), 0))  # several times faster than comparing with ""
+
+
+def _blank_text(column: pa.Array) -> np.ndarray:
+    """Text cells with no value: empty or whitespace only."""
+    return _empty_text(column) | _numpy(pc.utf8_is_space(column))
+
+
+def _trimmed(column: pa.Array) -> pa.Array:
+    """Surrounding whitespace removed; only the cells that start or end with whitespace are touched."""
+    edges = pc.or_(pc.utf8_is_space(pc.utf8_slice_codeunits(column, 0, 1)),
+                   pc.utf8_is_space(pc.utf8_slice_codeunits(column, -1)))
+    where = np.flatnonzero(_numpy(edges.fill_null(False)))
+    if not len(where):
+        return column
+    mask = np.zeros(len(column), dtype=bool)
+    mask[where] = True
+    return pc.replace_with_mask(column, pa.array(mask), _array(pc.utf8_trim_whitespace(column.take(where))))
+
+
+def _repeats_header(column: pa.Array, header: str) -> np.ndarray:
+    """Text cells that repeat the header text (compared as :func:`header_key`); only short cells
+    (and, for a header without digits, cells without digits) are compared one by one."""
+    key, longest = header_key(header), len(header) + 8
+    where = np.flatnonzero(_numpy(pc.less_equal(pc.utf8_length(column), longest)))
+    if len(where) and not any(c.isdigit() for c in key):
+        where = where[~_numpy(pc.match_substring_regex(column.take(where), r"\d"))]
+    repeats = np.zeros(len(column), dtype=bool)
+    repeats[where] = [header_key(text) == key for text in column.take(where).to_pylist()]
+    return repeats
+
+
+def _raw_moments(column: pa.Array, typed: bool) -> np.ndarray:
+    """A time column's cells as :func:`_moments` takes them: text, and for a workbook the Excel
+    serials (numbers) as floats and datetimes with milliseconds as timestamps."""
+    raw = column.to_numpy(zero_copy_only=False)
+    if not typed:
+        return raw
+    numbers = np.flatnonzero(pc.match_substring_regex(column, _NUMBER).to_numpy(zero_copy_only=False))
+    if len(numbers):
+        raw[numbers] = column.take(numbers).cast(pa.float64()).to_numpy(zero_copy_only=False).astype(object)
+    fractions = np.flatnonzero(pc.match_substring_regex(column, _FRACTION_MOMENT).to_numpy(zero_copy_only=False))
+    if len(fractions):
+        stamps = pd.to_datetime(pd.Series(raw[fractions], dtype=object), format="%Y-%m-%d %H:%M:%S.%f", errors="coerce")
+        raw[fractions] = np.where(stamps.isna(), raw[fractions], stamps.astype(object).to_numpy())
+    return raw
+
+
+_EXPORT_SHAPE = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"  # how most exports, and a workbook's datetimes read as text, write a time
+
+
+def _export_form(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """``(datetime64[s], read)`` for the cells of a text column written exactly ``YYYY-MM-DD
+    HH:MM:SS`` with a real date and a time of 00:00:00-23:59:59, read from their bytes at once;
+    every other cell is left (NaT, not read)."""
+    out = np.full(len(column), np.datetime64("NaT"), dtype="datetime64[s]")
+    where = np.flatnonzero(_numpy(pc.match_substring_regex(column, _EXPORT_SHAPE)))
+    if not len(where):
+        return out, np.zeros(len(column), dtype=bool)
+    texts = _array(column.take(where))
+    first = int(np.frombuffer(texts.buffers()[1], np.int32)[texts.offset])
+    codes = np.frombuffer(texts.buffers()[2], np.uint8)[first:first + 19 * len(where)].reshape(-1, 19)  # 19 bytes each
+
+    def number(*positions):
+        value = np.zeros(len(where), dtype=np.int64)
+        for p in positions:
+            value = value * 10 + (codes[:, p].astype(np.int64) - 48)
+        return value
+
+    year, month, day = number(0, 1, 2, 3), number(5, 6), number(8, 9)
+    hour, minute, second = number(11, 12), number(14, 15), number(17, 18)
+    months = ((year - 1970) * 12 + np.clip(month, 1, 12) - 1).astype("datetime64[M]")
+    length = ((months + 1).astype("datetime64[D]") - months.astype("datetime64[D]")).astype(np.int64)
+    valid = ((year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= length)
+             & (hour <= 23) & (minute <= 59) & (second <= 59))
+    moments = (months.astype("datetime64[D]") + (day - 1)).astype("datetime64[s]") + (hour * 3600 + minute * 60 + second)
+    out[where[valid]] = moments[valid]
+    read = np.zeros(len(column), dtype=bool)
+    read[where[valid]] = True
+    return out, read
+
+
+def _column_moments(column: pa.Array, typed: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``(datetime64[s], messages)`` of a time column of text: the export form at once
+    (:func:`_export_form`); every other cell through :func:`_moments` (parse_moments' forms and
+    messages)."""
+    out, read = _export_form(column)
+    messages = np.full(len(column), "", dtype=object)
+    rest = np.flatnonzero(~read & ~_empty_text(column))
+    if len(rest):
+        out[rest], messages[rest] = _moments(_raw_moments(column.take(rest), typed))
+    return out, messages
+
+
+_TEXT_DTYPE = pd.StringDtype(na_value=np.nan)  # what pandas makes of a column of text with gaps
+
+
+def _text_column(column: pa.Array, accepted: np.ndarray):
+    """The ``accepted`` cells of a text column as the tickets frame holds them: pandas text (missing
+    for empty cells) sharing the column's text, without a Python object per cell; a column with no
+    value at all stays a column of None, as before."""
+    if not accepted.all():
+        column = column.filter(pa.array(accepted))
+    empty = _empty_text(column)
+    if empty.all():
+        return np.full(len(column), None, dtype=object)
+    if empty.any():
+        column = _with_gaps(column, empty)
+    return pd.array(column, dtype=_TEXT_DTYPE)
+
+
+def _with_gaps(column: pa.Array, empty: np.ndarray):
+    """The column with its ``empty`` cells missing: a validity bitmap over the same text buffers."""
+    chunks, start = [], 0
+    for chunk in (column.chunks if isinstance(column, pa.ChunkedArray) else [column]):
+        valid = np.concatenate([np.zeros(chunk.offset, dtype=bool), ~empty[start:start + len(chunk)]])
+        bitmap = pa.py_buffer(np.packbits(valid, bitorder="little").tobytes())
+        chunks.append(pa.Array.from_buffers(chunk.type, len(chunk), [bitmap, *chunk.buffers()[1:3]],
+                                            null_count=int(empty[start:start + len(chunk)].sum()), offset=chunk.offset))
+        start += len(chunk)
+    return pa.chunked_array(chunks, type=column.type)
+
+
+def _import(path, sheet, hidden, source: Columns, position, header, fields, extras, rulebook, bounds, month):
     """Check and convert the rows below the header row at ``position`` (0-based):
-    ``(counts, columns, tickets, rejected)`` of one sheet."""
-    body = grid.iloc[position + 1:]
-    rows = np.arange(position + 2, position + 2 + len(body))  # 1-based row numbers a user sees
+    ``(counts, columns, tickets, rejected)`` of one sheet, column by column."""
+    body = [column.slice(position + 1) for column in source.columns]
+    source.columns = []  # consumed: each column's text is freed as soon as the tickets no longer need it
+    rows = np.arange(position + 2, position + 2 + (len(body[0]) if body else 0))  # 1-based rows a user sees
     by_field = {field: j for j, field in fields.items()}
-    time_columns = {by_field[f] for f in TIME_FIELDS if f in by_field}
-    # Cells as text, except time columns: their raw values (serials, datetimes) are parsed as such.
-    cells = {j: body.iloc[:, j].to_numpy(object) for j in range(body.shape[1])}
-    cells = {j: values if j in time_columns else _texts(values) for j, values in cells.items()}
-    blank, repeated = _row_kinds(cells, header, by_field)
     id_col, dispatch_col = by_field["ticket_id"], by_field["dispatched_at"]
+    blank = np.ones(len(rows), dtype=bool)
+    for column in body:  # each column only looks at the rows still blank so far
+        candidates = np.flatnonzero(blank)
+        if len(candidates):
+            blank[candidates] = _blank_text(column.take(candidates))
+    repeated = ~blank & _repeats_header(body[id_col], header[id_col])
+    if repeated.any():
+        repeated &= _repeats_header(body[dispatch_col], header[dispatch_col])
     keep = ~blank & ~repeated
     # an unnamed, empty column (trailing commas, formatted cells) is not data
-    extras = {j: name for j, name in extras.items() if header[j] or not _empty(cells[j]).all()}
+    extras = {j: name for j, name in extras.items() if header[j] or not _blank_text(body[j]).all()}
     rows = rows[keep]
-    cells = {j: values[keep] for j, values in cells.items()}
+    if not keep.all():
+        kept = pa.array(keep)
+        body = [column.filter(kept) for column in body]
     n = len(rows)
 
     reasons = np.full(n, "", dtype=object)
     columns = np.full(n, "", dtype=object)
     originals = np.full(n, "", dtype=object)
 
+    judged = np.zeros(n, dtype=bool)  # rows already given a reason
+
     def reject(mask, j, reason):
-        fresh = np.asarray(mask, dtype=bool) & (reasons == "")
-        if not fresh.any():
+        where = np.flatnonzero(np.asarray(mask, dtype=bool) & ~judged)
+        if not len(where):
             return
+        judged[where] = True
         if isinstance(reason, str):
-            reasons[fresh] = reason
+            reasons[where] = reason
         elif callable(reason):  # made only for the rows that need it
-            reasons[fresh] = [reason(i) for i in np.flatnonzero(fresh)]
+            reasons[where] = [reason(i) for i in where]
         else:
-            reasons[fresh] = reason[fresh]
-        columns[fresh] = header[j] or f"列{xl_col_to_name(j)}"
-        originals[fresh] = [_cell_text(v) for v in cells[j][fresh]]
+            reasons[where] = reason[where]
+        columns[where] = header[j] or f"列{xl_col_to_name(j)}"
+        originals[where] = body[j].take(where).to_numpy(zero_copy_only=False)
 
+    text = {field: _trimmed(body[j]) if field in TRIMMED_FIELDS else body[j] for field, j in by_field.items()}
     out: dict[str, np.ndarray] = {}
-    for field in CANONICAL_FIELDS:
-        if field not in by_field:
-            continue
-        j = by_field[field]
-        values = cells[j]
-        if field in TRIMMED_FIELDS:
-            values = np.array([v.strip() for v in values], dtype=object)
-        out[field] = values
-
-    ids = out["ticket_id"]
-    reject(ids == "", id_col, "缺少工单号")
+    ids = text["ticket_id"].to_numpy(zero_copy_only=False)
+    reject(_empty_text(text["ticket_id"]), id_col, "缺少工单号")
     for field in TIME_FIELDS:
         if field in by_field:
             j = by_field[field]
-            out[field], messages = _moments(cells[j])
+            out[field], messages = _column_moments(body[j], source.typed)
             reject(messages != "", j, messages)
     dispatched = out["dispatched_at"]
     reject(np.isnat(dispatched), dispatch_col, "缺少派单时间")
@@ -665,38 +836,40 @@ def _import(path, sheet, hidden, grid, position, header, fields, extras, ruleboo
         outside = ~np.isnat(dispatched) & ((dispatched < bounds[0]) | (dispatched >= bounds[1]))
         reject(outside, dispatch_col, f"{header[dispatch_col]}不在考核月份 {month_label(month)} 内")
     if "priority" in by_field:
-        priority = np.array([re.sub(r"\s+", "", v) for v in out["priority"]], dtype=object)
-        out["priority"] = priority
+        text["priority"] = pc.replace_substring_regex(text["priority"], _WHITESPACE, "")
+        priority = text["priority"].to_numpy(zero_copy_only=False)
         allowed, required = _priority_rules(rulebook)
         if allowed:
             listed = "/".join(allowed)
-            unknown = (priority != "") & ~pd.Series(priority).isin(allowed).to_numpy(bool)
+            unknown = ~_empty_text(text["priority"]) & ~_numpy(pc.is_in(text["priority"], pa.array(allowed)))
             reject(unknown, by_field["priority"],
                    lambda i: f"{header[by_field['priority']]}“{priority[i]}”不在考核办法“{rulebook.title}”"
                              f"的时限表中(可用: {listed})")
             if required:
-                reject(priority == "", by_field["priority"],
+                reject(_empty_text(text["priority"]), by_field["priority"],
                        f"缺少优先级(考核办法“{rulebook.title}”的时限按优先级区分: {listed})")
     if "repeat" in by_field:
-        out["repeat"], messages = _flags(out["repeat"])
+        out["repeat"], messages = _flags(text["repeat"])
         reject(messages != "", by_field["repeat"], lambda i: f"{header[by_field['repeat']]}{messages[i]}")
-    present = ids != ""
+    present = ~_empty_text(text["ticket_id"])
     id_series = id_keys(ids)
-    first_rows = pd.Series(rows).groupby(id_series.to_numpy()).transform("first").to_numpy()
     duplicate = present & id_series.duplicated(keep="first").to_numpy()
-    reject(duplicate, id_col, lambda i: f"工单号重复(与第 {first_rows[i]} 行相同)")
+    if duplicate.any():
+        first_rows = pd.Series(rows).groupby(id_series.to_numpy()).transform("first").to_numpy()
+        reject(duplicate, id_col, lambda i: f"工单号重复(与第 {first_rows[i]} 行相同)")
 
-    bad = reasons != ""
+    bad = judged
     good = ~bad
     tickets = {}
-    for field, values in out.items():
-        values = values[good]
-        if values.dtype == object:
-            values = np.where(values == "", None, values)
-        tickets[field] = values
+    for field in CANONICAL_FIELDS:
+        if field in out:
+            tickets[field] = out[field][good]
+        elif field in text:
+            tickets[field] = _text_column(text.pop(field), good)
+            body[by_field[field]] = None  # its text freed once the frame's column is made
     for j, name in extras.items():
-        values = cells[j][good]
-        tickets[name] = np.where(values == "", None, values)
+        tickets[name] = _text_column(body[j], good)
+        body[j] = None
     tickets[SOURCE_ROW] = rows[good]
     rejected = pd.DataFrame({
         "源文件": np.full(int(bad.sum()), path.name, dtype=object),

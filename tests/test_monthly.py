@@ -310,3 +310,30 @@ def test_the_kh_cell_functions_give_the_tables_numbers(month_of_tickets, tmp_pat
         assert bool(values[f"考核表!G{r}"]) == unit.passed
         if not math.isnan(unit.fee):
             assert values[f"考核表!H{r}"] == pytest.approx(unit.paid)
+
+
+@pytest.mark.slow
+def test_monthly_writes_the_ledger_of_the_same_import(tmp_path, capsys, monkeypatch):
+    """``kaohe monthly --ledger`` imports and computes once and writes the same ledger ``kaohe ledger``
+    writes (byte for byte: the writer is deterministic), and the same monthly table as without it."""
+    from generators.cli import main
+    from generators.demo import write_export
+
+    export = tmp_path / "工单.xlsx"
+    write_export(synthesize_month("2025-10", 300), export, "2025-10")
+    common = ["--rulebook", "jiangmen", "--month", "2025-10"]
+    assert main(["ledger", str(export), *common, "--out", str(tmp_path / "台账_单独.xlsx")]) in (0, 1)
+    assert main(["monthly", str(export), *common, "--out", str(tmp_path / "表_单独.xlsx")]) in (0, 1)
+    capsys.readouterr()
+    from generators import tickets
+
+    imports, read_tickets = [], tickets.read_tickets
+    monkeypatch.setattr(tickets, "read_tickets", lambda *a, **k: imports.append(a) or read_tickets(*a, **k))
+    code = main(["monthly", str(export), *common, "--out", str(tmp_path / "表.xlsx"), "--ledger"])
+    out = capsys.readouterr().out
+    assert code in (0, 1) and len(imports) == 1
+    assert (tmp_path / "台账_2025-10.xlsx").read_bytes() == (tmp_path / "台账_单独.xlsx").read_bytes()
+    assert (tmp_path / "表.xlsx").read_bytes() == (tmp_path / "表_单独.xlsx").read_bytes()
+    assert "台账_2025-10.xlsx" in out and "表.xlsx" in out
+    assert main(["monthly", str(export), *common, "--out", str(tmp_path / "同.xlsx"),
+                 "--ledger", str(tmp_path / "同.xlsx")]) == 2
