@@ -4,20 +4,25 @@ xlwings hands a column over as a list of one-element lists (``ndim=2``) of datet
 serial numbers or text, and takes a 2-D list back. For each call this prints its time, its
 floor (the least a cell function can do: convert the column in with whole-column operations,
 call the engine on arrays, convert the result out, measured in the same run), the ratio of
-the two, and the ratio to a per-ticket loop over the ``chinesecalendar`` package where the
-call does calendar work. Run:
+the two, and the ratios of a per-ticket loop over the ``chinesecalendar`` package to the call
+and to its floor, where the call does calendar work. Where the floor itself is less than 100×
+the loop, no cell function over this engine reaches 100×: the summary says so for each. The
+floor reads a text column knowing its form (:func:`text_in`, no checks), which is cheaper than
+pandas' exact-format parse; the cell functions must accept every form and check each field. Run:
 
     python bench/bench_cells.py [--rows 10000] [--repeat 7] [--sample 1000]
 
 Targets (issue 12): every call ≤ 2× its floor, and ≥ 100× the per-ticket loop.
-Times are medians of ``--repeat`` runs; the loop runs on ``--sample`` tickets and is scaled.
+Times are the least of ``--repeat`` runs, the call and its floor taken in turn (on a shared
+machine the noise only ever adds: the least is the steadiest measure, for both alike); the loop
+runs on ``--sample`` tickets, three times, and is scaled.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import statistics
+import gc
 import sys
 import time
 from pathlib import Path
@@ -65,13 +70,33 @@ def plain(values) -> list[list]:
 
 
 # -- the floor: whole-column conversion in, engine, conversion out ----------------------------------
+# Where the fields of each text form start (year, month, day, hour, minute): the floor knows the form.
+FIELDS_AT = {"文本": (0, 5, 8, 11, 14), "中文": (0, 5, 8, 12, 15)}
+
+
 def floor_in(cells: list[list], form: str) -> np.ndarray:
     flat = [row[0] for row in cells]
     if form == "日期":
         return pd.to_datetime(np.array(flat, dtype=object)).to_numpy("datetime64[s]")
     if form == "序号":
         return parse_serials(np.array(flat, dtype=float))
-    return pd.to_datetime(pd.Series(flat), format=TEXT_FORMAT[form]).to_numpy("datetime64[s]")
+    return text_in(flat, form)
+
+
+def text_in(flat: list[str], form: str) -> np.ndarray:
+    """The least a text column costs: the known form's fields read from the character codes, with
+    no checks at all (cheaper than ``pd.to_datetime(format=...)``: 0.9 ms against 1 ms for
+    ``2025-10-03 14:05``, 13 ms for ``2025年10月03日 14:05``)."""
+    y0, m0, d0, h0, n0 = FIELDS_AT[form]
+    codes = np.array(flat).view(np.int32).reshape(len(flat), -1) - 48
+
+    def two(at):
+        return codes[:, at] * 10 + codes[:, at + 1]
+
+    year = codes[:, y0] * 1000 + codes[:, y0 + 1] * 100 + two(y0 + 2)
+    months = ((year - 1970) * 12 + two(m0) - 1).astype("datetime64[M]")
+    days = months.astype("datetime64[D]") + (two(d0) - 1).astype("timedelta64[D]")
+    return days.astype("datetime64[s]") + (two(h0) * 3600 + two(n0) * 60).astype("timedelta64[s]")
 
 
 def numbers_in(cells: list[list]) -> np.ndarray:
@@ -216,13 +241,26 @@ def moment_cases(form, calendar, start, end, areas, kinds, poyang) -> list[Case]
     ]
 
 
-def median_time(function, repeat: int) -> tuple[object, float]:
+def least_time(function, repeat: int) -> tuple[object, float]:
     times, result = [], None
     for _ in range(repeat):
         began = time.perf_counter()
         result = function()
         times.append(time.perf_counter() - began)
-    return result, statistics.median(times)
+    return result, min(times)
+
+
+def paired_times(first, second, repeat: int) -> tuple[object, float, object, float]:
+    """The least of ``repeat`` runs of two calls taken in turn, so that a busy moment of a shared
+    machine falls on both alike."""
+    times: tuple[list, list] = ([], [])
+    results = [None, None]
+    for _ in range(repeat):
+        for k, function in enumerate((first, second)):
+            began = time.perf_counter()
+            results[k] = function()
+            times[k].append(time.perf_counter() - began)
+    return results[0], min(times[0]), results[1], min(times[1])
 
 
 def same(cell, floor) -> bool:
@@ -242,37 +280,61 @@ def main() -> None:
     options = parser.parse_args()
     catalogue = load_all()
     china_calendar()  # built once, outside the timings
-    print(f"{options.rows:,} rows, median of {options.repeat}; loop on {options.sample:,} tickets, scaled")
-    print(f"{'call':16s} {'input':5s} {'cell ms':>8s} {'floor ms':>9s} {'÷floor':>7s} {'×loop':>8s}")
-    worst, slowest_loop, failures = 0.0, float("inf"), []
+    print(f"{options.rows:,} rows, least of {options.repeat} runs; loop on {options.sample:,} tickets (least of 3), scaled")
+    print(f"{'call':16s} {'input':5s} {'cell ms':>8s} {'floor ms':>9s} {'÷floor':>7s} {'×loop':>8s} {'floor×loop':>11s}")
+    worst, failures = 0.0, []
+    speedups: list[tuple[str, float, float]] = []  # (call, cell ÷ loop, floor ÷ loop) where there is a loop
     measured = {case.name for case in cases(2)}
     missing = set(catalogue) - measured
-    for case in cases(options.rows):
+    built = cases(options.rows)
+    gc.collect()
+    gc.freeze()  # the inputs of every case, held for the whole run, are not the calls' garbage to collect
+    for case in built:
         if options.only and options.only.upper() not in case.name:
             continue
         impl = catalogue[case.name].impl
-        cell, cell_s = median_time(lambda impl=impl, args=case.args: impl(*args).tolist(), options.repeat)
-        floor, floor_s = median_time(case.floor, options.repeat)
+        impl(*case.args), case.floor()  # warm: first calls build caches
+        cell, cell_s, floor, floor_s = paired_times(lambda impl=impl, args=case.args: impl(*args).tolist(), case.floor,
+                                                    options.repeat)
         if not same(cell, floor):
             failures.append(f"{case.name} {case.label}")
         ratio = cell_s / floor_s
         worst = max(worst, ratio)
-        loop_text = ""
+        loop_text = floor_loop_text = ""
         if case.loop is not None:
-            _, loop_s = median_time(lambda loop=case.loop: loop(options.sample), 1)
-            speedup = loop_s * options.rows / options.sample / cell_s
-            slowest_loop = min(slowest_loop, speedup)
-            loop_text = f"{speedup:7.0f}×"
-        print(f"{case.name:16s} {case.label:5s} {cell_s * 1000:8.1f} {floor_s * 1000:9.1f} {ratio:6.2f}× {loop_text:>8s}")
+            _, loop_s = least_time(lambda loop=case.loop: loop(options.sample), 3)
+            loop_s *= options.rows / options.sample
+            speedups.append((f"{case.name} {case.label}", loop_s / cell_s, loop_s / floor_s))
+            loop_text, floor_loop_text = f"{loop_s / cell_s:7.0f}×", f"{loop_s / floor_s:10.0f}×"
+        print(f"{case.name:16s} {case.label:5s} {cell_s * 1000:8.1f} {floor_s * 1000:9.1f} {ratio:6.2f}× {loop_text:>8s} "
+              f"{floor_loop_text:>11s}")
     if missing:
         print("not measured: " + ", ".join(sorted(missing)))
     print(f"worst cell/floor: {worst:.2f}× (target ≤ 2×) → {'met' if worst <= 2 else 'NOT met'}")
-    if slowest_loop < float("inf"):
-        print(f"least speed-up over the per-ticket loop: {slowest_loop:,.0f}× (target ≥ 100×) → "
-              f"{'met' if slowest_loop >= 100 else 'NOT met'}")
+    summarise_loop(speedups)
     if failures:
         print("results differ from the floor: " + ", ".join(failures))
         sys.exit(1)
+
+
+def summarise_loop(speedups: list[tuple[str, float, float]]) -> None:
+    """The ≥ 100× target, said plainly: met or not, and where even the floor (whole-column conversion
+    and the engine, nothing of the cell function) is less than 100× the per-ticket loop, so that no
+    cell function over this engine can reach it."""
+    if not speedups:
+        return
+    least = min(speedups, key=lambda item: item[1])
+    print(f"least speed-up over the per-ticket loop: {least[1]:,.0f}× ({least[0]}; target ≥ 100×) → "
+          f"{'met' if least[1] >= 100 else 'NOT met'}")
+    out_of_reach = [item for item in speedups if item[2] < 100]
+    if out_of_reach:
+        print(f"NOT reachable in {len(out_of_reach)} of {len(speedups)} calls: the floor itself is below 100× the loop: "
+              + ", ".join(f"{name} {floor:,.0f}×" for name, _, floor in out_of_reach))
+    reachable = [item for item in speedups if item[2] >= 100]
+    if reachable:
+        short = [item for item in reachable if item[1] < 100]
+        print(f"where the floor reaches 100×: {len(reachable) - len(short)} of {len(reachable)} calls ≥ 100×"
+              + (" (short: " + ", ".join(f"{name} {cell:,.0f}×" for name, cell, _ in short) + ")" if short else ""))
 
 
 if __name__ == "__main__":

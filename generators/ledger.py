@@ -212,13 +212,12 @@ def compute_ledger(tickets: pd.DataFrame, rulebook: Rulebook, *, as_of: np.datet
     suspensions, suspension_messages = parse_suspensions(frame.get("suspended", pd.Series([""] * n)).to_numpy(object))
     reject(suspension_messages != "", label["suspended"], suspension_messages)
 
-    def column_of(name):
-        return frame[name].to_numpy(object) if name in frame.columns else None
-
+    keys, key_of = _distinct(frame, ("priority", "area", "kind"))
     computed = {}
     for stage, rows_fields in _stage_fields(rulebook, frame).items():
-        index, said, no_fit = scoring.limit_rows(rulebook, np.full(n, stage, dtype=object), column_of("priority"),
-                                                 column_of("area"), column_of("kind"))
+        index, said, no_fit = (found[key_of] for found in scoring.limit_rows(
+            rulebook, np.full(key_of.max(initial=-1) + 1, stage, dtype=object), keys["priority"], keys["area"],
+            keys["kind"]))
         reject((said != "") & ~no_fit, label["kind"], said)
         _note(notes, no_fit, [text + "，不考核" for text in said[no_fit]])
         start = np.full(n, np.datetime64("NaT"), dtype="datetime64[s]")
@@ -262,8 +261,7 @@ def compute_ledger(tickets: pd.DataFrame, rulebook: Rulebook, *, as_of: np.datet
     keep = ~bad
     kept = [f for f in CANONICAL_FIELDS if f in frame.columns]
     kept += [c for c in frame.columns if c not in CANONICAL_FIELDS and c not in (SOURCE_ROW, SOURCE_FILE)]
-    picked = np.flatnonzero(keep)
-    out = frame[kept].take(picked)  # the one copy of the tickets' columns
+    out = frame[kept].take(np.flatnonzero(keep)) if bad.any() else frame[kept]  # at most one copy of the tickets
     out.index = pd.RangeIndex(len(out))
     for column in out.columns:
         if out[column].dtype == bool:
@@ -294,6 +292,22 @@ def compute_ledger(tickets: pd.DataFrame, rulebook: Rulebook, *, as_of: np.datet
     })
     return Ledger(out, rejected, tuple(computed), n, _caveat(calendar, out, computed, keep, as_of),
                   tuple(c for c in kept if c not in CANONICAL_FIELDS))
+
+
+def _distinct(frame: pd.DataFrame, fields) -> tuple[dict[str, np.ndarray | None], np.ndarray]:
+    """``(keys, key_of)``: the distinct combinations of ``fields`` among the tickets (each field's
+    values, None for a field the export lacks) and each ticket's combination, found on the
+    columns as they are (a month has a handful; no Python object per ticket)."""
+    present = [f for f in fields if f in frame.columns]
+    factors = [pd.factorize(frame[f], use_na_sentinel=False) for f in present]
+    combined = np.zeros(len(frame), dtype=np.int64)
+    for codes, uniques in factors:
+        combined = combined * (len(uniques) + 1) + codes
+    _, first, key_of = np.unique(combined, return_index=True, return_inverse=True)
+    keys = {f: None for f in fields}
+    for f, (codes, uniques) in zip(present, factors):
+        keys[f] = np.asarray(uniques, dtype=object)[codes[first]]
+    return keys, key_of.reshape(-1)
 
 
 def _caveat(calendar: WorkCalendar, rows: pd.DataFrame, computed, keep: np.ndarray, as_of) -> str:

@@ -66,14 +66,18 @@ def date_styles(styles: bytes) -> np.ndarray:
     return np.array(flags or [False], dtype=bool)
 
 
-def _prefixed(codes: np.ndarray, opens: np.ndarray) -> bool:
-    """Whether a tag has a namespace prefix (``<x:c``, ``<ns1:row``)."""
-    named = np.ones(len(opens), dtype=bool)
-    for k in range(1, 8):
-        named &= ((codes[opens + k] | 32) >= ord("a")) & ((codes[opens + k] | 32) <= ord("z")) | (
-            (k > 1) & (codes[opens + k] >= ord("0")) & (codes[opens + k] <= ord("9")))
-        if (named & (codes[opens + k + 1] == ord(":"))).any():
+def _prefixed(codes: np.ndarray, length: int) -> bool:
+    """Whether a tag has a namespace prefix (``<x:c``, ``<ns1:row``): a ``:`` after ``<`` and a
+    name (looked for from the colons, fewer than the tags)."""
+    colons = np.flatnonzero(codes[:length] == ord(":"))
+    colons = colons[colons >= 8]
+    named = np.ones(len(colons), dtype=bool)
+    for back in range(1, 8):
+        before = codes[colons - back]
+        if (named & (before == _LT) & (back > 1)).any():
             return True
+        lower = before | 32
+        named &= ((lower >= ord("a")) & (lower <= ord("z"))) | ((before >= ord("0")) & (before <= ord("9")))
         if not named.any():
             return False
     return False
@@ -95,7 +99,7 @@ class _Tags:
         r_tags = opens[following == ord("r")]
         self.rows = self._match(r_tags, b'<row r="')
         self.any_rows = len(self._match(r_tags, b"<row"))
-        self.prefixed = _prefixed(codes, opens)
+        self.prefixed = _prefixed(codes, length)
 
     @functools.cached_property
     def closes(self) -> np.ndarray:
@@ -539,6 +543,8 @@ def read_sheet(archive: zipfile.ZipFile, part: str, sst: pa.Array, dates: np.nda
                 if not inside:
                     start = text.find(b"<sheetData")
                     if start < 0:
+                        if b":sheetData" in text:
+                            return None  # a namespace prefix on every tag
                         if not chunk:
                             break
                         tail = text[-16:]

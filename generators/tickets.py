@@ -12,11 +12,14 @@ Each row below the header ends in exactly one of four places:
 so ``read == len(tickets) + len(rejected)`` and ``read + blank + header_rows`` is every row
 below the header. Rows above the header (titles, merged title cells) are not tickets.
 
-Values are read raw (no type guessing by pandas): ids and phone numbers keep their leading
-zeros, numbers stored as text are trimmed (``" 3 "`` → ``"3"``, Excel ``3.0`` → ``"3"``), and
-text that looks like a formula (``=HYPERLINK(...)``, ``@SUM(1)``, ``+1``) stays text,
-verbatim. Times go through :func:`udfs.moments.parse_moments` (Excel serials, real
-datetimes, typed Chinese dates) and are kept to the second.
+The export is read as text columns (:mod:`generators.export_columns`: a workbook's sheets
+streamed and read with array operations, a CSV by pyarrow) and checked column by column, never
+a Python object per cell: ids and phone numbers keep their leading zeros, numbers stored as
+text are trimmed (``" 3 "`` → ``"3"``, Excel ``3.0`` → ``"3"``), and text that looks like a
+formula (``=HYPERLINK(...)``, ``@SUM(1)``, ``+1``) stays text, verbatim. Times in the export
+form ``YYYY-MM-DD HH:MM:SS`` are read from their bytes; every other time goes through
+:func:`udfs.moments.parse_moments` (Excel serials, typed Chinese dates) with its messages, and
+is kept to the second. Text columns reach the tickets frame as pandas text backed by Arrow.
 """
 
 from __future__ import annotations
@@ -91,6 +94,7 @@ HEADER_SCAN_ROWS = 50
 SOURCE_ROW = "source_row"
 SOURCE_FILE = "source_file"  # file and sheet of each ticket, when several sheets were read
 REJECTED_COLUMNS = ("源文件", "源行号", "工单号", "列", "原值", "原因")
+_TEXT_DTYPE = pd.StringDtype(na_value=np.nan)  # what pandas makes of a column of text with gaps (in Arrow)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -263,7 +267,13 @@ def id_keys(ids) -> pd.Series:
     """Ticket ids as the duplicate check compares them: NFKC (full-width ＴＳ１ = TS1), invisible
     characters (zero-width space, BOM, direction marks) removed, surrounding space trimmed. The ids
     themselves are kept as typed."""
-    values = pd.Series(np.asarray(ids, dtype=object), dtype=object).fillna("").astype(str)
+    if isinstance(ids, (pa.Array, pa.ChunkedArray)):
+        values = pd.Series(pd.array(ids, dtype=_TEXT_DTYPE))
+    elif isinstance(ids, pd.Series) and isinstance(ids.dtype, pd.StringDtype) and ids.dtype.storage == "pyarrow":
+        values = ids.reset_index(drop=True).astype(_TEXT_DTYPE)
+    else:
+        values = pd.Series(np.asarray(ids, dtype=object), dtype=object).fillna("").astype(str).astype(_TEXT_DTYPE)
+    values = values.fillna("")  # text kept in Arrow: no Python object per id
     keys = values.str.strip()  # ASCII text is its own NFKC form and holds no invisible characters
     other = ~values.str.isascii().to_numpy(bool)
     if other.any():
@@ -741,7 +751,6 @@ def _column_moments(column: pa.Array, typed: bool) -> tuple[np.ndarray, np.ndarr
     return out, messages
 
 
-_TEXT_DTYPE = pd.StringDtype(na_value=np.nan)  # what pandas makes of a column of text with gaps
 
 
 def _text_column(column: pa.Array, accepted: np.ndarray):
@@ -852,7 +861,7 @@ def _import(path, sheet, hidden, source: Columns, position, header, fields, extr
         out["repeat"], messages = _flags(text["repeat"])
         reject(messages != "", by_field["repeat"], lambda i: f"{header[by_field['repeat']]}{messages[i]}")
     present = ~_empty_text(text["ticket_id"])
-    id_series = id_keys(ids)
+    id_series = id_keys(text["ticket_id"])
     duplicate = present & id_series.duplicated(keep="first").to_numpy()
     if duplicate.any():
         first_rows = pd.Series(rows).groupby(id_series.to_numpy()).transform("first").to_numpy()

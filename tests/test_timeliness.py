@@ -206,3 +206,37 @@ def test_an_unreadable_time_limit_says_what_can_be_written():
     from udfs.timeliness import parse_limit
 
     assert parse_limit("尽快").startswith("时限无法识别: 尽快(可写 当天")
+
+
+# -- explanations of a column: shared wording worked out once, each line as if alone -------------------
+EXPLAIN_UNITS = ["小时", "分钟", "天", "工作日", "天(含当天)", "个月"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(*SPAN), st.integers(-3600, 30 * 86400), st.sampled_from(EXPLAIN_UNITS),
+                          st.sampled_from([0, 1, 2, 3, 4.5, 7, 24]), st.booleans(), st.sampled_from([0.0, 0.0, 2.5, 30.0])),
+                min_size=1, max_size=25),
+       st.sampled_from([None, BH, "工作日"]))
+def test_explaining_a_column_gives_each_ticket_the_line_it_gets_alone(rows, hours):
+    starts = np.array([start for start, *_ in rows], dtype=np.int64).view("datetime64[s]")
+    ends = np.array([start + span if finished else np.iinfo(np.int64).min
+                     for start, span, _, _, finished, _ in rows], dtype=np.int64).view("datetime64[s]")
+    units = np.array([unit for _, _, unit, *_ in rows], dtype=object)
+    limits = np.array([limit for *_, limit, _, _ in rows], dtype=float)
+    held = np.array([hours_held for *_, hours_held in rows], dtype=float)
+    for suspended in (None, held, Suspensions.of([0, len(rows) - 1], starts[[0, -1]], starts[[0, -1]] + np.timedelta64(3, "h"))):
+        try:
+            column = explain(starts, ends, limits, units, hours=hours, suspended=suspended)
+            column_messages = [""] * len(rows)
+        except KaoheError as err:
+            column, column_messages = err.values, err.messages.tolist()
+        for k in range(len(rows)):
+            own = None if suspended is None else held[k:k + 1] if suspended is held else Suspensions.of(
+                [0] * int(k in (0, len(rows) - 1)), starts[[k]] if k in (0, len(rows) - 1) else starts[:0],
+                starts[[k]] + np.timedelta64(3, "h") if k in (0, len(rows) - 1) else starts[:0])
+            try:
+                alone, message = explain(starts[k:k + 1], ends[k:k + 1], limits[k:k + 1], units[k:k + 1], hours=hours,
+                                         suspended=own)[0], ""
+            except KaoheError as err:
+                alone, message = err.values[0], err.messages[0]
+            assert (column[k], column_messages[k]) == (alone, message)

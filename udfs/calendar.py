@@ -23,6 +23,7 @@ import datetime as dt
 import functools
 import hashlib
 import io
+import itertools
 import re
 from pathlib import Path
 
@@ -358,7 +359,7 @@ def parse_hours(text: str | None) -> BusinessHours | None:
             raise KaoheError(f"工作时段无效: {part.strip()}", f"invalid business window {part.strip()!r}")
         windows.append((start, end))
     windows.sort()
-    for (_, end), (start, _) in zip(windows, windows[1:]):
+    for (_, end), (start, _) in itertools.pairwise(windows):
         if start < end:
             raise KaoheError(f"工作时段重叠: {text}", f"business windows overlap: {text!r}")
     return BusinessHours(tuple(windows))

@@ -44,18 +44,33 @@ def _cell(value):
     return None if is_empty(value) else value
 
 
-def _column_of_rows(value) -> np.ndarray | None:
+def _column_of_rows(value, blanks: bool = True) -> np.ndarray | None:
     """A list of equally long lists (a range as xlwings hands it over) as a 2-D object array with
     empties as None, in one pass; None for anything else."""
-    if not value or not all(type(row) in (list, tuple) for row in value[:1]):
+    if not value or type(value[0]) not in (list, tuple) or not set(map(type, value)) <= {list, tuple}:
         return None
-    try:
+    try:  # one cell per row, the usual column: unpacking checks the width too
+        flat, width = [cell for (cell,) in value], 1
+    except ValueError:
         widths = set(map(len, value))
-    except TypeError:  # a row that is not a list
-        return None
-    if len(widths) != 1 or not all(isinstance(row, (list, tuple)) for row in value):
-        return None
-    return _cells_of(list(chain.from_iterable(value))).reshape(len(value), widths.pop())
+        if len(widths) != 1:
+            return None
+        width = widths.pop()
+        flat = list(chain.from_iterable(value))
+    if not blanks:
+        kinds = set(map(type, flat))
+        if kinds == {float}:  # Excel serial numbers: a float array, which the moment parser reads at once
+            return np.array(flat, dtype=float).reshape(len(value), width)
+        if kinds <= _SELF_EMPTY:
+            out = np.empty(len(flat), dtype=object)
+            out[:] = flat
+            return out.reshape(len(value), width)
+    return _cells_of(flat).reshape(len(value), width)
+
+
+# Types whose empty values (None, blank text, NaN) a reader such as the moment parser takes as empty
+# itself: a grid of only these needs no emptiness pass when that reader comes next.
+_SELF_EMPTY = frozenset({type(None), str, float, int, bool, dt.datetime, dt.date})
 
 
 def _cells_of(flat: list) -> np.ndarray:
@@ -85,10 +100,14 @@ def _cells_of(flat: list) -> np.ndarray:
     return out
 
 
-def grid(value) -> np.ndarray:
-    """Any cell argument as a 2-D object array, empties as None."""
+def grid(value, blanks: bool = True) -> np.ndarray:
+    """Any cell argument as a 2-D object array, empties as None.
+
+    ``blanks=False``: blank text and NaN in a column of plain values may stay as they are, for a
+    reader that takes them as empty itself (:func:`udfs.moments.parse_moments`); a column of
+    floats only comes back as a float array."""
     if isinstance(value, (list, tuple)):
-        rows = _column_of_rows(value)
+        rows = _column_of_rows(value, blanks)
         if rows is not None:
             return rows
     if isinstance(value, np.ndarray) and value.dtype.kind in "iub":
@@ -119,14 +138,15 @@ def shape_of(*grids: np.ndarray) -> tuple[int, ...]:
         raise KaoheError(f"区域大小不一致: {shapes}", f"ranges have different shapes: {shapes}") from None
 
 
-def broadcast(*values) -> list[np.ndarray]:
+def broadcast(*values, moments: tuple[int, ...] = ()) -> list[np.ndarray]:
     """Grids of all arguments, aligned like Excel aligns them; a mismatch raises a Chinese message.
 
     A single cell stays a 1×1 grid (numpy broadcasting stretches it where it meets a column), so
     that a scalar argument such as a unit is read once, not once per row; other grids are
-    broadcast to the common shape.
+    broadcast to the common shape. The arguments at positions ``moments`` go to the moment
+    parser, which reads blank text as empty: their grids skip that test (``grid(blanks=False)``).
     """
-    grids = [grid(v) for v in values]
+    grids = [grid(v, blanks=position not in moments) for position, v in enumerate(values)]
     shape = shape_of(*grids)
     return [g if g.size == 1 or g.shape == shape else np.broadcast_to(g, shape) for g in grids]
 

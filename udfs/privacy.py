@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -42,11 +43,15 @@ def mask_phones(values) -> np.ndarray:
     """:func:`mask_phone` over an array; non-text values become text first, empties stay None."""
     values = np.asarray(values, dtype=object)
     out = np.empty(values.shape, dtype=object)
-    for index, value in np.ndenumerate(values):
-        if value is None or (isinstance(value, float) and value != value):
-            out[index] = None
-        else:
-            if isinstance(value, float) and value.is_integer():
-                value = int(value)  # a number typed into a cell arrives as float
-            out[index] = mask_phone(str(value))
+    out.reshape(-1)[:] = [_masked_cell(value) for value in values.reshape(-1).tolist()]
     return out
+
+
+def _masked_cell(value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if type(value) is not str:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # a number typed into a cell arrives as float
+        value = str(value)
+    return mask_phone(value)

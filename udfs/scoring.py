@@ -28,11 +28,13 @@ _EPS = 1e-9
 
 def _floats(values) -> np.ndarray:
     """Numbers as float arrays; None becomes NaN."""
-    array = np.asarray(values, dtype=object)
+    array = np.asarray(values)
+    if array.dtype.kind in "fiub":
+        return array.astype(float)
+    array = array.astype(object)
     out = np.full(array.shape, np.nan)
-    for index, value in np.ndenumerate(array):
-        if value is not None:
-            out[index] = float(value)
+    given = np.not_equal(array, None)
+    out[given] = array[given].astype(float)
     return out
 
 
@@ -462,7 +464,11 @@ def limit_rows(rulebook, stage, priority=None, area=None, kind=None) -> tuple[np
         texts.append([_text(value) for value in uniques])
     if not size:
         return np.zeros(shape, np.intp), np.full(shape, "", dtype=object), np.zeros(shape, bool)
-    combos, inverse = np.unique(np.column_stack(codes), axis=0, return_inverse=True)
+    key = np.zeros(size, dtype=np.int64)  # the four codes as one number: one sort, not a sort of rows
+    for column_codes, uniques in zip(codes, texts):
+        key = key * (len(uniques) + 1) + column_codes
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    combos = np.column_stack(codes)[first]
     found = [_match(book.time_limits, *(texts[j][c] for j, c in enumerate(combo))) if texts[0][combo[0]] else ""
              for combo in combos]
     inverse = inverse.reshape(-1)

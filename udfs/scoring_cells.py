@@ -17,7 +17,7 @@ from .cellio import broadcast, grid, guarded, scalar
 from .errors import KaoheError, merge_messages, with_messages
 from .moments import parse_moments
 from .rulebook import installed, load
-from .timeliness_cells import active_calendar, suspended_argument
+from .timeliness_cells import active_calendar, suspended_like
 
 # Cell types read by one whole-array cast (``float(value)`` for each, as numpy's object cast does).
 _NUMERIC = frozenset({float, int, np.float64, np.int64})
@@ -74,9 +74,13 @@ def _numbers(values: np.ndarray, what: str = "数值"):
     Whole-column: the cells are grouped by type and each group converted at once.
     """
     flat = np.asarray(values, dtype=object).reshape(-1)
-    out = np.full(flat.shape, np.nan)
     messages = np.full(flat.shape, "", dtype=object)
     kinds = list(map(type, flat.tolist()))
+    if set(kinds) <= _NUMERIC | {type(None)}:  # a column of numbers and empties: one cast
+        empty = np.equal(flat, None)
+        out = np.where(empty, np.nan, flat).astype(float)
+        return out.reshape(values.shape), messages.reshape(values.shape), empty.reshape(values.shape)
+    out = np.full(flat.shape, np.nan)
     code_of = {kind: code for code, kind in enumerate(dict.fromkeys(kinds))}
     codes = np.fromiter(map(code_of.__getitem__, kinds), dtype=np.intp, count=len(kinds))
     empty = codes == code_of.get(type(None), -1)
@@ -135,9 +139,9 @@ SCORE = Arg("score", "月度得分(可为整列)", "分")
 def kh_due(rulebook, stage, start_at, priority=None, area=None, kind=None, suspended=None):
     def compute():
         book = _book(rulebook)
-        stages, starts, priorities, areas, kinds = broadcast(stage, start_at, priority, area, kind)
+        stages, starts, priorities, areas, kinds = broadcast(stage, start_at, priority, area, kind, moments=(1,))
         moments, m1 = with_messages(parse_moments, starts)
-        sus, m3 = suspended_argument(broadcast(suspended, starts)[0] if suspended is not None else None)
+        sus, m3 = suspended_like(suspended, starts)
         deadlines, m2 = scoring.due_with_messages(book, stages, moments, priorities, areas, kinds,
                                                   calendar=active_calendar(), suspended=sus)
         messages = merge_messages(m1, m2, m3)

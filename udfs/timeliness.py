@@ -25,6 +25,7 @@ Counting follows DOMAIN.md's defaults:
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import unicodedata
 
@@ -158,10 +159,14 @@ def parse_suspensions(texts) -> tuple[Suspensions, np.ndarray]:
     messages = np.full(texts.shape, "", dtype=object)
     flat_messages = messages.reshape(-1)
     owners, parts, ends, hour_owners, hours = [], [], [], [], []
-    for index, text in enumerate(texts.reshape(-1)):
+    hours_of: dict = {}
+    for index, text in enumerate(texts.reshape(-1).tolist()):
         if text is None or (isinstance(text, float) and np.isnan(text)) or not str(text).strip():
             continue
-        number = _suspended_hours(text)
+        if type(text) is str:  # the same text is read once
+            number = hours_of[text] if text in hours_of else hours_of.setdefault(text, _suspended_hours(text))
+        else:
+            number = _suspended_hours(text)
         if number is not None:
             if np.isfinite(number) and number >= 0:
                 hour_owners.append(index)
@@ -169,10 +174,10 @@ def parse_suspensions(texts) -> tuple[Suspensions, np.ndarray]:
             else:
                 flat_messages[index] = f"挂起小时数无效: {text}"
             continue
-        for part in re.split(r"[;；\n]", str(text)):
+        for part in _PARTS.split(str(text)):
             if not part.strip():
                 continue
-            pair = re.split(r"\s*(?:~|～|至|--|—)\s*", part.strip())
+            pair = _PAIR.split(part.strip())
             if len(pair) != 2:
                 flat_messages[index] = flat_messages[index] or f"挂起时段无法识别: {part.strip()}"
                 continue
@@ -182,19 +187,20 @@ def parse_suspensions(texts) -> tuple[Suspensions, np.ndarray]:
     moments, parse_messages = with_messages(parse_moments, np.array(ends, dtype=object))
     moments = np.asarray(moments, dtype="datetime64[s]").reshape(-1, 2)
     parse_messages = np.asarray(parse_messages, dtype=object).reshape(-1, 2)
-    for k, index in enumerate(owners):
-        if flat_messages[index]:
-            continue
-        problem = parse_messages[k, 0] or parse_messages[k, 1]
-        if problem:
-            flat_messages[index] = f"挂起时段: {problem}"
-        elif np.isnat(moments[k]).any() or moments[k, 1] < moments[k, 0]:
-            flat_messages[index] = f"挂起时段无效: {parts[k]}"
-    keep = np.array([not flat_messages[index] for index in owners], dtype=bool)
-    owned = np.array(owners, dtype=np.int64)[keep]
-    return Suspensions.of(owned.tolist(), moments[keep, 0], moments[keep, 1], hour_owners, hours), messages
+    owned = np.array(owners, dtype=np.int64)
+    # each cell's first interval that cannot be read or runs backwards, unless the cell already has a message
+    problem = np.where(parse_messages[:, 0] != "", parse_messages[:, 0], parse_messages[:, 1])
+    invalid = np.isnat(moments).any(axis=1) | (moments[:, 1] < moments[:, 0])
+    bad = np.flatnonzero(((problem != "") | invalid) & (flat_messages[owned] == "") if len(owned) else owned)
+    cells, first = np.unique(owned[bad], return_index=True)
+    for index, k in zip(cells.tolist(), bad[first].tolist()):
+        flat_messages[index] = f"挂起时段: {problem[k]}" if problem[k] else f"挂起时段无效: {parts[k]}"
+    keep = flat_messages[owned] == "" if len(owned) else np.zeros(0, dtype=bool)
+    return Suspensions.of(owned[keep].tolist(), moments[keep, 0], moments[keep, 1], hour_owners, hours), messages
 
 
+_PARTS = re.compile(r"[;；\n]")
+_PAIR = re.compile(r"\s*(?:~|～|至|--|—)\s*")
 _HOURS_TEXT = re.compile(r"\s*([-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|[-+]?inf(?:inity)?|nan)\s*(?:小时|时|h|H|hours?)?\s*",
                          re.IGNORECASE)
 
@@ -398,6 +404,9 @@ def _unique(values: np.ndarray, shape) -> tuple[list, np.ndarray]:
     if values.size == 1:  # the usual case: one unit or one calendar for the whole column
         return [key(values.reshape(-1)[0])], np.zeros(size, dtype=np.int64)
     flat = np.broadcast_to(values, shape).ravel()
+    if set(map(type, flat.tolist())) == {str}:  # a column of texts (a rulebook's units): hashed, not sorted
+        index, distinct = pd.factorize(flat.astype(object))
+        return list(distinct), index.astype(np.int64)
     text = np.array([v.text if isinstance(v, BusinessHours) else key(v) for v in flat])
     distinct, index = np.unique(text, return_inverse=True)
     return list(distinct), index
@@ -410,7 +419,7 @@ def _limits(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         limits = values.astype(float)
     else:
         limits = pd.to_numeric(pd.Series(values, dtype=object).replace("", None), errors="coerce").to_numpy(float, copy=True)
-        given = np.array([not (v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and not v.strip()))
+        given = np.array([not (v is None or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and not v.strip()))
                           for v in values], dtype=bool)
         bad = given & np.isnan(limits)
         messages[bad] = [f"时限不是数字: {v}" for v in values[bad]]
@@ -461,18 +470,31 @@ def parse_limit(text) -> tuple[float, str] | str:
     return number, "工作日" if unit in ("工作日", "wd") else "天" if unit in ("自然日", "日", "天", "d") else unit
 
 
+def _is_limit_text(value) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
 def _text_limits(limit_arr: np.ndarray, unit_arr: np.ndarray, shape):
     """Limits given as text with no unit (``当天``, ``3日内``) split into number and unit; the
-    rest unchanged."""
+    rest unchanged (and not broadcast when no limit is such a text)."""
     if limit_arr.dtype.kind in "if":
         return limit_arr, unit_arr
+    texts = np.fromiter(map(_is_limit_text, limit_arr.reshape(-1).tolist()), dtype=bool, count=limit_arr.size)
+    if not texts.any():
+        return limit_arr, unit_arr
+    texts = np.broadcast_to(texts.reshape(limit_arr.shape), shape).reshape(-1)
     limits = np.broadcast_to(limit_arr, shape).astype(object).copy()
     units = np.broadcast_to(unit_arr, shape).astype(object).copy()
-    for index, (value, unit) in enumerate(zip(limits.reshape(-1), units.reshape(-1))):
-        if isinstance(value, str) and value.strip() and (unit is None or not str(unit).strip()):
-            parsed = parse_limit(value)  # a bare number fills the form's "__日内": days
+    flat_limits, flat_units = limits.reshape(-1), units.reshape(-1)
+    parsed_of: dict = {}
+    for index in np.flatnonzero(texts).tolist():
+        value, unit = flat_limits[index], flat_units[index]
+        if unit is None or not str(unit).strip():
+            parsed = parsed_of.get(value)
+            if parsed is None:
+                parsed = parsed_of[value] = parse_limit(value)  # a bare number fills the form's "__日内": days
             if not isinstance(parsed, str):
-                limits.reshape(-1)[index], units.reshape(-1)[index] = parsed
+                flat_limits[index], flat_units[index] = parsed
     return limits, units
 
 
@@ -685,10 +707,15 @@ def _skipped(calendar: WorkCalendar, days: list[np.datetime64]) -> str:
 def _walk(calendar: WorkCalendar, first: np.datetime64, last: np.datetime64, counted) -> tuple[list[str], list[str]]:
     """Counted and skipped days from ``first`` to ``last``; ``counted(day)`` describes a counted day."""
     taken, skipped, run = [], [], []
-    day = first
-    while day <= last:
-        index = int((day - ORIGIN).astype(int))
-        if calendar.working[index]:
+    lo = int((first - ORIGIN).astype(np.int64))
+    days = (np.arange(first, last + np.timedelta64(1, "D"), dtype="datetime64[D]") if last >= first
+            else np.zeros(0, dtype="datetime64[D]"))
+    if lo >= 0 and lo + len(days) <= len(calendar.working):
+        flags = calendar.working[lo:lo + len(days)].tolist()
+    else:  # outside the calendar's arrays: as the arrays index (a negative index counts from the end)
+        flags = [bool(calendar.working[lo + k]) for k in range(len(days))]
+    for day, working in zip(days, flags):
+        if working:
             if run:
                 skipped.append(_skipped(calendar, run))
                 run = []
@@ -697,7 +724,6 @@ def _walk(calendar: WorkCalendar, first: np.datetime64, last: np.datetime64, cou
                 taken.append(text)
         else:
             run.append(day)
-        day = day + np.timedelta64(1, "D")
     if run:
         skipped.append(_skipped(calendar, run))
     return taken, skipped
@@ -705,6 +731,87 @@ def _walk(calendar: WorkCalendar, first: np.datetime64, last: np.datetime64, cou
 
 def _hours_text(seconds: float) -> str:
     return f"{seconds / 3600:.2f}".rstrip("0").rstrip(".") + "小时"
+
+
+def _moment_texts(seconds: np.ndarray, *, midnight_as_24: bool = False) -> list[str]:
+    """:func:`~udfs.moments.format_moment` of many moments (int64 seconds) at once, from the text of
+    ``numpy.datetime_as_string``; years outside 1000–9999 one by one."""
+    from .moments import format_moment
+
+    seconds = np.asarray(seconds, dtype=np.int64).ravel()
+    midnight = (seconds % DAY_SECONDS == 0) if midnight_as_24 else np.zeros(len(seconds), dtype=bool)
+    shown = np.where(midnight, seconds - DAY_SECONDS, seconds)  # 24:00 of the day before
+    own = (shown < _YEAR_1000) | (shown >= _YEAR_10000)
+    iso = np.datetime_as_string(np.where(own, 0, shown).view("datetime64[s]"), unit="s").astype("U19")
+    iso.view("U1").reshape(len(iso), 19)[:, 10] = " "
+    out = iso.astype("U16").astype(object)  # to the minute
+    with_seconds = ~midnight & (seconds % 60 != 0)
+    if with_seconds.any():
+        out[with_seconds] = iso[with_seconds].astype(object)
+    if midnight.any():
+        out[midnight] = np.char.add(iso[midnight].astype("U10"), " 24:00").astype(object)
+    out = out.tolist()
+    moments = seconds.view("datetime64[s]")
+    for position in np.flatnonzero(own).tolist():
+        out[position] = format_moment(moments[position], midnight_as_24=midnight_as_24)
+    return out
+
+
+_YEAR_1000 = int(np.datetime64("1000-01-01T00:00:00", "s").astype(np.int64))
+_YEAR_10000 = int(np.datetime64("9999-12-31T23:59:59", "s").astype(np.int64)) + 1
+
+
+class _Wording:
+    """The calendar's words for days, kept for one call of :func:`explain` (a day is described the
+    same way for every ticket)."""
+
+    def __init__(self, calendar: WorkCalendar):
+        self.calendar = calendar
+        self._labels: dict = {}
+        self._walks: dict = {}
+        self._runs: dict = {}
+
+    def label(self, day: np.datetime64) -> str:
+        key = int(day.astype(np.int64))
+        text = self._labels.get(key)
+        if text is None:
+            text = self._labels[key] = _day_label(self.calendar, day)
+        return text
+
+    def walk(self, first: np.datetime64, last: np.datetime64, counted) -> tuple[list[str], list[str]]:
+        return _walk(self.calendar, first, last, counted)
+
+    def days(self, first: np.datetime64, last: np.datetime64) -> tuple[list[str], list[str]]:
+        """:func:`_walk` naming each counted day (the same for every ticket with these ends), from
+        the words of each day and each run of days off, kept."""
+        lo, hi = int((first - ORIGIN).astype(np.int64)), int((last - ORIGIN).astype(np.int64))
+        found = self._walks.get((lo, hi))
+        if found is not None:
+            return found
+        working = self.calendar.working
+        if lo < 0 or hi >= len(working):  # outside the calendar's arrays: as _walk does
+            found = _walk(self.calendar, first, last, self.label)
+        else:
+            taken, skipped, run = [], [], None
+            for index, flag in enumerate(working[lo:hi + 1].tolist() if hi >= lo else [], start=lo):
+                if flag:
+                    if run is not None:
+                        skipped.append(self._run(run, index - 1))
+                        run = None
+                    taken.append(self.label(ORIGIN + np.timedelta64(index, "D")))
+                elif run is None:
+                    run = index
+            if run is not None:
+                skipped.append(self._run(run, hi))
+            found = (taken, skipped)
+        self._walks[(lo, hi)] = found
+        return found
+
+    def _run(self, lo: int, hi: int) -> str:
+        text = self._runs.get((lo, hi))
+        if text is None:
+            text = self._runs[(lo, hi)] = _skipped(self.calendar, [ORIGIN + np.timedelta64(k, "D") for k in range(lo, hi + 1)])
+        return text
 
 
 def explain(start, end, limit, unit, *, hours=None, calendar=None, suspended=None) -> np.ndarray:
@@ -717,8 +824,12 @@ def explain(start, end, limit, unit, *, hours=None, calendar=None, suspended=Non
     counted span (start day to deadline day) touches late December of the last covered year
     ends with the calendar's caveat (:meth:`~udfs.calendar.WorkCalendar.caveat`), unless it
     counts natural time (hours, or 当天 to 24:00), which no calendar change can move.
+
+    The lines are assembled per ticket; what they share is worked out once per call: the texts
+    of moments (all at once), the counted and skipped days between two days, the terms of a
+    limit, and whether the span touches the provisional end of the calendar (all at once).
     """
-    from .moments import format_day, format_moment
+    from .moments import WEEKDAYS_ZH, format_moment
 
     calendar = _calendar(calendar)
     result, messages = verdict_with_messages(start, end, limit, unit, hours=hours, calendar=calendar, suspended=suspended)
@@ -733,19 +844,67 @@ def explain(start, end, limit, unit, *, hours=None, calendar=None, suspended=Non
         scalar_suspended = np.broadcast_to(np.asarray(suspended, dtype=float), shape).ravel()
     lines = np.full(shape, "", dtype=object)
     flat_lines, flat_messages = lines.reshape(-1), messages.reshape(-1)
-    for i, due in enumerate(result.deadline.reshape(-1)):
-        if flat_messages[i] or np.isnat(due):
-            continue
-        begin = np.datetime64(int(starts[i]), "s")
-        business = _hours(hours_all[i] or None)
-        code = unit_code(units[i])
-        amount = f"{float(limits[i]):g}{UNIT_ZH[code]}"
-        start_day = begin.astype("datetime64[D]")
-        parts = [f"受理 {format_moment(begin)}({format_day(start_day.astype(object))[-3:-1]})"]
-        if code in (HOUR, MINUTE) and business is None:
-            parts.append(f"时限 {amount}，按自然时间连续计算(节假日照常计时)")
-        elif code in (HOUR, MINUTE):
-            lo, hi = int(starts[i]), int(due.astype(np.int64))
+    dues = result.deadline.reshape(-1)
+    todo = np.flatnonzero((flat_messages == "") & ~np.isnat(dues))
+    if not len(todo):
+        return collect(lines, messages)
+    due_s = dues[todo].astype(np.int64)
+    start_s = starts[todo]
+    start_days = np.floor_divide(start_s, DAY_SECONDS)
+    last_days = np.floor_divide(due_s - 1, DAY_SECONDS)  # the day of the last counted second
+    begin_texts = _moment_texts(start_s)
+    due_texts = _moment_texts(due_s, midnight_as_24=True)
+    weekdays = ((start_days + 3) % 7).tolist()  # 1970-01-01 was a Thursday
+    finished = ends[todo] != NAT_INT
+    finish_texts = _moment_texts(np.where(finished, ends[todo], 0))
+    provisional = calendar.provisional(start_days.astype("datetime64[D]"),
+                                       np.maximum(start_days, last_days).astype("datetime64[D]")).tolist()
+    note = calendar.caveat(calendar.provisional_span[0], english=False)
+    spans_of: dict[int, list[str]] = {}
+    if isinstance(suspended, Suspensions):  # each ticket's suspensions, in their order
+        for owner, a, b in zip(suspended.owner.tolist(), suspended.start.tolist(), suspended.end.tolist()):
+            spans_of.setdefault(owner, []).append(f"{format_moment(np.datetime64(a, 's'))}至"
+                                                  f"{format_moment(np.datetime64(b, 's'))}")
+        for owner, h in zip(suspended.hour_owner.tolist(), suspended.hours.tolist()):
+            if h > 0:
+                spans_of.setdefault(owner, []).append(f"{_hours_text(h * 3600)}")
+    any_suspended = scalar_suspended is not None or isinstance(suspended, Suspensions)
+    words = _Wording(calendar)
+    business_of: dict = {}
+    code_of: dict = {}
+    middle_of: dict = {}  # what follows from the limit, its unit, business hours and the two days
+    ontime, overdue = result.ontime.reshape(-1).tolist(), result.overdue_hours.reshape(-1).tolist()
+    scalar_list = scalar_suspended.tolist() if scalar_suspended is not None else None
+    start_list, due_list = start_s.tolist(), due_s.tolist()
+    start_day_list, last_day_list, finished_list = start_days.tolist(), last_days.tolist(), finished.tolist()
+    hours_list, units_list, limits_list = hours_all.tolist(), units.tolist(), limits.tolist()
+    note_text = f"{note}。" if note else ""
+    for k, i in enumerate(todo.tolist()):
+        key = (hours_list[i], units_list[i], limits_list[i], start_day_list[k], last_day_list[k])
+        try:
+            found = middle_of.get(key)
+        except TypeError:  # an unhashable argument: worked out for this ticket alone
+            key, found = None, None
+        if found is None:  # in the order the checks raise: business hours, unit, limit
+            hours_key = hours_list[i] or None
+            business = business_of[hours_key] if hours_key in business_of else _hours(hours_key)
+            business_of[hours_key] = business
+            unit_key = units_list[i]
+            code = code_of[unit_key] if unit_key in code_of else unit_code(unit_key)
+            code_of[unit_key] = code
+            number = float(limits_list[i])
+            # Natural time (hours without business hours, or 当天 to 24:00) needs no calendar.
+            natural = business is None and (code in (HOUR, MINUTE) or bool(same_day(number, code)))
+            if code in (HOUR, MINUTE) and business is not None:  # the windows counted are the ticket's own
+                found = (None, business, code, number, natural)
+            else:
+                terms = _terms(words, code, number, business, start_day_list[k], last_day_list[k], any_suspended)
+                found = ("；".join(terms), business, code, number, natural)
+            if key is not None:
+                middle_of[key] = found
+        middle, business, code, number, natural = found
+        if middle is None:
+            lo, hi = start_list[k], due_list[k]
 
             def window_text(day, lo=lo, hi=hi, business=business):
                 base = int(day.astype(np.int64)) * DAY_SECONDS
@@ -755,55 +914,47 @@ def explain(start, end, limit, unit, *, hours=None, calendar=None, suspended=Non
                     if b > a:
                         pieces.append(f"{format_moment(np.datetime64(a, 's'))[11:]}-"
                                       f"{format_moment(np.datetime64(b, 's'), midnight_as_24=True)[11:]}")
-                return f"{_day_label(calendar, day)} {','.join(pieces)}" if pieces else ""
+                return f"{words.label(day)} {','.join(pieces)}" if pieces else ""
 
-            taken, skipped = _walk(calendar, start_day, (due - np.timedelta64(1, "s")).astype("datetime64[D]"), window_text)
-            parts.append(f"时限 {amount}，按工作时段 {business.text} 计")
-            if skipped:
-                parts.append("跳过 " + "、".join(skipped))
-            parts.append("计入 " + "；".join(taken))
-        elif code == WORKDAY:
-            last = (due - np.timedelta64(1, "s")).astype("datetime64[D]")
-            taken, skipped = _walk(calendar, start_day + np.timedelta64(1, "D"), last, lambda d: _day_label(calendar, d))
-            parts.append(f"时限 {amount}(起算日不计)")
-            if skipped:
-                parts.append("跳过 " + "、".join(skipped))
-            parts.append("计入 " + "、".join(taken))
-        elif same_day(float(limits[i]), code):
-            parts.append(f"时限 当天(至当日{'下班' if business else '24:00'}，不顺延)")
+            taken, skipped = words.walk(np.datetime64(start_day_list[k], "D"), np.datetime64(last_day_list[k], "D"),
+                                        window_text)
+            middle = (f"时限 {number:g}{UNIT_ZH[code]}，按工作时段 {business.text} 计"
+                      + ("；跳过 " + "、".join(skipped) if skipped else "") + "；计入 " + "；".join(taken))
+        if scalar_list is not None and scalar_list[i] > 0:
+            middle += f"；挂起 {_hours_text(scalar_list[i] * 3600)}不计时"
+        elif i in spans_of:
+            middle += "；挂起 " + "、".join(spans_of[i]) + " 不计时"
+        if not finished_list[k]:
+            end_text = "尚未完成"
         else:
-            days = int(float(limits[i]))
-            last = (due - np.timedelta64(1, "s")).astype("datetime64[D]")
-            if code == MONTH:
-                nominal = _add_months(np.array([start_day]), np.array([days]))[0]
-                parts.append(f"时限 {days}个月(到期月的对应日止)，为 {_day_label(calendar, nominal)}")
-            else:
-                counted_from = "含当天" if code == DAY_COUNTED else "起算日不计"
-                nominal = start_day + np.timedelta64(days - 1 if code == DAY_COUNTED else days, "D")
-                parts.append(f"时限 {float(limits[i]):g}天(自然日，{counted_from})，第{days}日为 {_day_label(calendar, nominal)}")
-            if last > nominal and scalar_suspended is None and not isinstance(suspended, Suspensions):
-                _, skipped = _walk(calendar, nominal, last - np.timedelta64(1, "D"), lambda d: "")
-                parts.append(f"非工作日 {'、'.join(skipped)}，顺延至 {_day_label(calendar, last)}")
-        if scalar_suspended is not None and scalar_suspended[i] > 0:
-            parts.append(f"挂起 {_hours_text(scalar_suspended[i] * 3600)}不计时")
-        elif isinstance(suspended, Suspensions):
-            mine = suspended.owner == i
-            spans = [f"{format_moment(np.datetime64(int(a), 's'))}至{format_moment(np.datetime64(int(b), 's'))}"
-                     for a, b in zip(suspended.start[mine], suspended.end[mine])]
-            spans += [f"{_hours_text(h * 3600)}" for h in suspended.hours[suspended.hour_owner == i] if h > 0]
-            if spans:
-                parts.append("挂起 " + "、".join(spans) + " 不计时")
-        parts.append(f"截止 {format_moment(due, midnight_as_24=True)}")
-        if ends[i] == NAT_INT:
-            parts.append("尚未完成")
-        else:
-            finish = np.datetime64(int(ends[i]), "s")
-            late = result.overdue_hours.reshape(-1)[i]
-            verdict_text = "按时" if result.ontime.reshape(-1)[i] else f"超时 {_hours_text(late * 3600)}"
-            parts.append(f"完成 {format_moment(finish)}，{verdict_text}")
-        # Natural time (hours without business hours, or 当天 to 24:00) needs no calendar.
-        natural = business is None and (code in (HOUR, MINUTE) or bool(same_day(float(limits[i]), code)))
-        last_counted = max(start_day, (due - np.timedelta64(1, "s")).astype("datetime64[D]"))
-        note = "" if natural else calendar.caveat(start_day, last_counted, english=False)
-        flat_lines[i] = "；".join(parts) + "。" + (f"{note}。" if note else "")
+            end_text = f"完成 {finish_texts[k]}，{'按时' if ontime[i] else f'超时 {_hours_text(overdue[i] * 3600)}'}"
+        flat_lines[i] = (f"受理 {begin_texts[k]}(周{WEEKDAYS_ZH[weekdays[k]]})；{middle}；截止 {due_texts[k]}；{end_text}。"
+                         + (note_text if provisional[k] and not natural else ""))
     return collect(lines, messages)
+
+
+def _terms(words: _Wording, code: int, number: float, business, start_day, last_day, any_suspended: bool) -> list[str]:
+    """The parts of an explanation that follow from the limit and the days alone (not business hours)."""
+    amount = f"{number:g}{UNIT_ZH[code]}"
+    start_day = np.datetime64(int(start_day), "D")
+    last = np.datetime64(int(last_day), "D")
+    if code in (HOUR, MINUTE):
+        return [f"时限 {amount}，按自然时间连续计算(节假日照常计时)"]
+    if code == WORKDAY:
+        taken, skipped = words.days(start_day + np.timedelta64(1, "D"), last)
+        return ([f"时限 {amount}(起算日不计)"] + (["跳过 " + "、".join(skipped)] if skipped else [])
+                + ["计入 " + "、".join(taken)])
+    if same_day(number, code):
+        return [f"时限 当天(至当日{'下班' if business else '24:00'}，不顺延)"]
+    days = int(number)
+    if code == MONTH:
+        nominal = _add_months(np.array([start_day]), np.array([days]))[0]
+        parts = [f"时限 {days}个月(到期月的对应日止)，为 {words.label(nominal)}"]
+    else:
+        counted_from = "含当天" if code == DAY_COUNTED else "起算日不计"
+        nominal = start_day + np.timedelta64(days - 1 if code == DAY_COUNTED else days, "D")
+        parts = [f"时限 {number:g}天(自然日，{counted_from})，第{days}日为 {words.label(nominal)}"]
+    if last > nominal and not any_suspended:
+        _, skipped = words.days(nominal, last - np.timedelta64(1, "D"))
+        parts.append(f"非工作日 {'、'.join(skipped)}，顺延至 {words.label(last)}")
+    return parts

@@ -13,7 +13,7 @@ import numpy as np
 from . import timeliness
 from .calendar import WorkCalendar, china_calendar, load_entries
 from .catalogue import Arg, register
-from .cellio import broadcast, guarded
+from .cellio import broadcast, grid, guarded, shape_of
 from .errors import merge_messages, with_messages
 from .moments import parse_moments
 from .privacy import mask_phones
@@ -44,13 +44,27 @@ def suspended_argument(values: np.ndarray):
     """A suspended-time argument: numbers are hours, text is ``起~止;起~止`` intervals."""
     if values is None:
         return None, None
-    if any(isinstance(v, str) for v in values.flat):
+    kinds = set(map(type, values.reshape(-1).tolist()))
+    if any(issubclass(kind, str) for kind in kinds):
         return timeliness.parse_suspensions(values)
+    if kinds <= {float, int, bool, type(None)}:  # numbers and empties: one cast (bool counts as a number, as before)
+        numbers = np.where(np.equal(values, None), np.nan, values).astype(float)
+        return numbers.reshape(values.shape), np.full(values.shape, "", dtype=object)
     hours = np.array([np.nan if v is None else v for v in values.flat], dtype=object)
     messages = np.array(["" if v is None or isinstance(v, (int, float)) else f"挂起时长不是数字: {v}" for v in hours],
                         dtype=object).reshape(values.shape)
     numbers = np.array([v if isinstance(v, (int, float)) else np.nan for v in hours], dtype=float).reshape(values.shape)
     return numbers, messages
+
+
+def suspended_like(suspended, like: np.ndarray):
+    """:func:`suspended_argument` of a 挂起 argument aligned with the grid ``like`` (as :func:`broadcast`
+    aligns them, without reading ``like`` again)."""
+    if suspended is None:
+        return None, None
+    values = grid(suspended)
+    shape = shape_of(values, like)
+    return suspended_argument(values if values.size == 1 or values.shape == shape else np.broadcast_to(values, shape))
 
 
 # -- argument help (shared by several functions) ----------------------------------------------
@@ -67,7 +81,7 @@ SUSPENDED = Arg("suspended", "挂起: 数字为挂起小时数；文本为时段
           [Arg("when", "日期时间(可为整列)")], "日期时间", '=KH_DATE("2026年10月3日 14:05") → 2026-10-03 14:05')
 def kh_date(when):
     def compute():
-        (values,) = broadcast(when)
+        (values,) = broadcast(when, moments=(0,))
         moments, messages = _moments(values)
         return moments, messages, np.isnat(moments) & (messages == "")
     return guarded(compute)
@@ -77,7 +91,7 @@ def kh_date(when):
           [Arg("when", "日期(可为整列)")], "TRUE/FALSE", '=KH_IS_WORKDAY("2025-10-11") → TRUE(国庆调休上班)')
 def kh_is_workday(when):
     def compute():
-        (days,) = broadcast(when)
+        (days,) = broadcast(when, moments=(0,))
         moments, messages = _moments(days)
         working, more = with_messages(active_calendar().is_workday, moments)
         return working, merge_messages(messages, more), np.isnat(moments) & (messages == "")
@@ -89,7 +103,7 @@ def kh_is_workday(when):
           '=KH_WORKDAYS("2025-10-01","2025-10-12") → 3')
 def kh_workdays(first_day, last_day):
     def compute():
-        a, b = broadcast(first_day, last_day)
+        a, b = broadcast(first_day, last_day, moments=(0, 1))
         (ma, ea), (mb, eb) = _moments(a), _moments(b)
         count, more = with_messages(active_calendar().workdays_between, ma, mb)
         return count, merge_messages(ea, eb, more), (np.isnat(ma) | np.isnat(mb)) & (ea == "") & (eb == "")
@@ -101,7 +115,7 @@ def kh_workdays(first_day, last_day):
           '=KH_ADD_WORKDAYS("2025-09-30",3) → 2025-10-11')
 def kh_add_workdays(from_day, days):
     def compute():
-        a, n = broadcast(from_day, days)
+        a, n = broadcast(from_day, days, moments=(0,))
         moments, messages = _moments(a)
         counts = np.full(n.shape, 0, dtype=np.int64)
         for index, value in np.ndenumerate(n):
@@ -111,7 +125,7 @@ def kh_add_workdays(from_day, days):
                 messages[index] = messages[index] or f"工作日数须为整数: {value}"
             else:
                 counts[index] = int(float(value))
-        empty = (np.isnat(moments) | np.vectorize(lambda v: v is None, otypes=[bool])(n)) & (messages == "")
+        empty = (np.isnat(moments) | np.equal(n, None)) & (messages == "")
         safe = np.where(empty | (messages != ""), np.datetime64("2024-01-08"), moments.astype("datetime64[D]"))
         result, more = with_messages(active_calendar().add_workdays, safe, counts)
         return result.astype("datetime64[s]"), merge_messages(messages, more), empty
@@ -129,9 +143,9 @@ def _times(*grids):
           '=KH_ELAPSED("2025-09-30 17:00","2025-10-09 10:00","08:00-12:00,14:30-18:00") → 3')
 def kh_elapsed(start_at, end_at, work_hours=None, suspended=None):
     def compute():
-        a, b, h = broadcast(start_at, end_at, work_hours)
+        a, b, h = broadcast(start_at, end_at, work_hours, moments=(0, 1))
         (sa, sb), messages = _times(a, b)
-        sus, sus_messages = suspended_argument(broadcast(suspended, a)[0] if suspended is not None else None)
+        sus, sus_messages = suspended_like(suspended, a)
         hours_text = _one_hours(h)
         values, more = timeliness.elapsed_with_messages(sa, sb, hours=hours_text, calendar=active_calendar(), suspended=sus)
         return values, merge_messages(messages, sus_messages, more), (np.isnat(sa) | np.isnat(sb)) & (messages == "")
@@ -141,7 +155,7 @@ def kh_elapsed(start_at, end_at, work_hours=None, suspended=None):
 def _one_hours(grid):
     """Business hours text: one value for the call (the usual case) or per element."""
     values = {"" if v is None else str(v) for v in grid.flat}
-    return values.pop() or None if len(values) == 1 else np.where(grid == None, "", grid).astype(object)  # noqa: E711
+    return values.pop() or None if len(values) == 1 else np.where(np.equal(grid, None), "", grid).astype(object)
 
 
 @register("KH_DEADLINE", "截止时间", "按时限算截止时间。小时/分钟按自然时间(或给定工作时段)；天按自然日、工作日按中国工作日，起算日不计(“天(含当天)”起算日算第1天)，末日逢节假日顺延，至当日24:00(或下班时)止；“当天”(0天)到当天24:00，不顺延。",
@@ -149,23 +163,23 @@ def _one_hours(grid):
           '=KH_DEADLINE("2025-09-26 15:00",3,"工作日") → 2025-09-30 24:00(即10-01 00:00)')
 def kh_deadline(start_at, limit, unit, work_hours=None, suspended=None):
     def compute():
-        a, lim, un, h = broadcast(start_at, limit, unit, work_hours)
+        a, lim, un, h = broadcast(start_at, limit, unit, work_hours, moments=(0,))
         (sa,), messages = _times(a)
-        sus, sus_messages = suspended_argument(broadcast(suspended, a)[0] if suspended is not None else None)
+        sus, sus_messages = suspended_like(suspended, a)
         values, more = timeliness.deadline_with_messages(sa, lim, un, hours=_one_hours(h), calendar=active_calendar(),
                                                          suspended=sus)
         messages = merge_messages(messages, sus_messages, more)
-        return values, messages, (np.isnat(sa) | (lim == None)) & (messages == "")  # noqa: E711
+        return values, messages, (np.isnat(sa) | np.equal(lim, None)) & (messages == "")
     return guarded(compute)
 
 
 def _verdict(start_at, end_at, limit, unit, work_hours, suspended):
-    a, b, lim, un, h = broadcast(start_at, end_at, limit, unit, work_hours)
+    a, b, lim, un, h = broadcast(start_at, end_at, limit, unit, work_hours, moments=(0, 1))
     (sa, sb), messages = _times(a, b)
-    sus, sus_messages = suspended_argument(broadcast(suspended, a)[0] if suspended is not None else None)
+    sus, sus_messages = suspended_like(suspended, a)
     result, more = timeliness.verdict_with_messages(sa, sb, lim, un, hours=_one_hours(h), calendar=active_calendar(),
                                                     suspended=sus)
-    empty = (np.isnat(sa) | np.isnat(sb) | (lim == None)) & (messages == "")  # noqa: E711
+    empty = (np.isnat(sa) | np.isnat(sb) | np.equal(lim, None)) & (messages == "")
     return result, merge_messages(messages, sus_messages, more), empty
 
 
@@ -194,12 +208,12 @@ def kh_overdue(start_at, end_at, limit, unit, work_hours=None, suspended=None):
           '=KH_EXPLAIN("2025-09-30 10:00","2025-10-10 16:00",3,"工作日")')
 def kh_explain(start_at, end_at, limit, unit, work_hours=None, suspended=None):
     def compute():
-        a, b, lim, un, h = broadcast(start_at, end_at, limit, unit, work_hours)
+        a, b, lim, un, h = broadcast(start_at, end_at, limit, unit, work_hours, moments=(0, 1))
         (sa, sb), messages = _times(a, b)
-        sus, sus_messages = suspended_argument(broadcast(suspended, a)[0] if suspended is not None else None)
+        sus, sus_messages = suspended_like(suspended, a)
         lines, more = with_messages(timeliness.explain, sa, sb, lim, un, hours=_one_hours(h),
                                     calendar=active_calendar(), suspended=sus)
-        return lines, merge_messages(messages, sus_messages, more), (np.isnat(sa) | (lim == None)) & (messages == "")  # noqa: E711
+        return lines, merge_messages(messages, sus_messages, more), (np.isnat(sa) | np.equal(lim, None)) & (messages == "")
     return guarded(compute)
 
 
@@ -209,5 +223,5 @@ def kh_mask(phone):
     def compute():
         (values,) = broadcast(phone)
         masked = mask_phones(values)
-        return masked, None, np.vectorize(lambda v: v is None, otypes=[bool])(values)
+        return masked, None, np.equal(values, None)
     return guarded(compute)
