@@ -435,22 +435,27 @@ def assess_month(ledger: Ledger, rulebook: Rulebook, month: str, *, findings: Fi
     from_tickets = {item.id for item in items if item.measure and _measurable(item, ledger)}
     finding_rows, misplaced = _unusable_findings(rulebook, findings, parties, from_tickets)
 
-    # One engine call for every line of every unit.
+    # One engine call for every line of every unit; each measure worked out once for all tickets
+    # (never a copy of a unit's rows).
+    measured = {item.id: _measure_values(item, rows, hours) for item in items if item.id in from_tickets}
+    assessed_at: dict[str, np.ndarray] = {}
     plan = []
     for name in names:
         mine = (units_of_rows == name).to_numpy(bool)
-        unit_rows = rows[mine]
         found = finding_rows[finding_rows["unit"] == name]
         for item in items:
             if rulebook.party_of(item) != parties[name]:
                 continue
             these = found[found["item"] == item.id]
             if item.id in from_tickets:  # every ticket of the unit is of its party (ticket_parties)
-                values, label = _measure_values(item, unit_rows, hours[mine] if hours is not None else None)
-                count = scoring.measured(rulebook, item.id, values) if len(unit_rows) else 0
+                values, label = measured[item.id]
+                values = values[mine]
+                count = scoring.measured(rulebook, item.id, values) if mine.any() else 0
                 basis = _basis(item, values, label, count)
                 kind, _, stages = item.measure.partition(":")
-                if kind == "none_overdue" and count and not assessed_flags(unit_rows, stages.split("|")).any():
+                if kind == "none_overdue" and count and stages not in assessed_at:
+                    assessed_at[stages] = assessed_flags(rows, stages.split("|"))
+                if kind == "none_overdue" and count and not assessed_at[stages][mine].any():
                     count, basis = 0, f"本月没有在{stages_words(stages)}环节计时的工单，无从确认无超时，不奖励"
                 entry = [name, item, float(count), np.nan, 0.0, "工单", basis]
             elif len(these):
