@@ -109,13 +109,20 @@ def unit_names(rows: pd.DataFrame, unit_field: str = "unit") -> pd.Series:
     return rows[unit_field].fillna("").astype(str).str.strip().replace("", NO_UNIT)
 
 
+def shared_labels(values: pd.Series) -> np.ndarray:
+    """A column of a few distinct labels (units, parties) as an object array whose cells share one
+    string per label (8 bytes a ticket, not a new string per ticket)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    return np.asarray(uniques, dtype=object)[codes]
+
+
 def given_parties(rows: pd.DataFrame, rulebook: Rulebook) -> np.ndarray:
     """Each ticket's 人员类别 as the rulebook knows it: an empty value, or one that names none of
     the rulebook's parties, is the scheme's own party (代维公司)."""
     if "party" not in rows.columns:
         return np.full(len(rows), rulebook.party, dtype=object)
     values = rows["party"].fillna("").astype(str).str.strip()
-    return values.where(values.isin(rulebook.parties), rulebook.party).to_numpy(object)
+    return shared_labels(values.where(values.isin(rulebook.parties), rulebook.party))
 
 
 def ticket_parties(rows: pd.DataFrame, rulebook: Rulebook) -> np.ndarray:
@@ -124,9 +131,9 @@ def ticket_parties(rows: pd.DataFrame, rulebook: Rulebook) -> np.ndarray:
     given = given_parties(rows, rulebook)
     if len(rulebook.parties) == 1 or not len(rows):
         return given
-    units = unit_names(rows).to_numpy(object)
+    units = shared_labels(unit_names(rows))
     majority = pd.Series(given).groupby(units).agg(lambda values: values.value_counts().index[0])
-    return majority.reindex(units).to_numpy(object)
+    return shared_labels(majority.reindex(units))
 
 
 def overdue_flags(rows: pd.DataFrame, stages) -> np.ndarray:
@@ -468,7 +475,7 @@ def _attribute(out: pd.DataFrame, rulebook: Rulebook) -> None:
     if not any(per_ticket(item) for item in rulebook.items):
         return  # nothing is charged per ticket: no amount columns that would read as "nothing lost"
     n = len(out)
-    units = unit_names(out).to_numpy(object)
+    units = shared_labels(unit_names(out))
     parties = ticket_parties(out, rulebook)
     moments = out["dispatched_at"].to_numpy("datetime64[s]").astype(np.int64)
     order = np.lexsort((np.arange(n), moments)) if n else np.zeros(0, int)
