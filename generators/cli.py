@@ -571,18 +571,9 @@ def _message(err: BaseException) -> str:
     return f"无法读写{where}: {err.strerror or err} / {err}"
 
 
-def _memory_pool() -> None:
-    """Arrow's buffers (the tickets' text) from the system allocator: a column freed goes back to
-    the system at once, where Arrow's own pool keeps it; a million-ticket import peaks ~100 MB lower."""
-    import pyarrow as pa
-
-    pa.set_memory_pool(pa.system_memory_pool())
-
-
 def main(argv: list[str] | None = None) -> int:
     streams = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = _Console(sys.stdout), _Console(sys.stderr)
-    _memory_pool()
     try:
         options = parser().parse_args(argv)
         return options.run(options)
