@@ -411,6 +411,13 @@ def _cell_text(value) -> str:
     return str(value)
 
 
+def _texts(values: np.ndarray) -> np.ndarray:
+    """Raw cells as an object array of text ("" = empty) (the workbook's pasted rows)."""
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":
+        return values
+    return np.array([v if isinstance(v, str) else _cell_text(v) for v in values], dtype=object)
+
+
 def _moments(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(datetime64[s], messages)`` for one time column of raw cells; messages are
     :func:`udfs.moments.parse_moments`' own.
