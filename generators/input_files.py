@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import python_calamine
 
+from generators.sheet_xml import cell_references, numbers
 from udfs.errors import KaoheError
 
 MAX_PART_BYTES = 3 << 30     # one unpacked part (a sheet's XML, the shared strings): 3 GiB (a full
@@ -65,7 +66,6 @@ def _column_number(letters: bytes) -> int:
     return number
 
 
-_DIGITS = 10  # digits read of a reference's row number; more mean a row beyond any limit
 _CELL_TAG, _ROW_TAG = np.frombuffer(b'<c r="', np.uint8), np.frombuffer(b'<row r="', np.uint8)
 
 
@@ -74,21 +74,6 @@ def _tags(codes: np.ndarray, opens: np.ndarray, tag: np.ndarray) -> np.ndarray:
     for k, byte in enumerate(tag[1:], start=1):  # narrowed byte by byte: most "<" fail at once
         opens = opens[codes[opens + k] == byte]
     return opens + len(tag)
-
-
-def _numbers(codes: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(values, ends)`` of the decimal numbers at ``starts`` (0 and the start where none)."""
-    values, ends = np.zeros(len(starts), dtype=np.int64), starts.copy()
-    going = np.arange(len(starts))  # the numbers still being read
-    for _ in range(_DIGITS):
-        digit = codes[ends[going]].astype(np.int64) - 48
-        going = going[(digit >= 0) & (digit <= 9)]
-        if not len(going):
-            return values, ends
-        values[going] = values[going] * 10 + codes[ends[going]] - 48
-        ends[going] += 1
-    values[going] = 10 ** _DIGITS  # still digits after _DIGITS of them
-    return values, ends
 
 
 def _plain_extent(text: bytes) -> tuple[int, int] | None:
@@ -100,17 +85,11 @@ def _plain_extent(text: bytes) -> tuple[int, int] | None:
     cells, rows = _tags(codes, opens, _CELL_TAG), _tags(codes, opens, _ROW_TAG)
     if len(cells) != text.count(b"<c ") or len(rows) != text.count(b"<row") or b":row" in text or b":c " in text:
         return None
-    row_numbers, _ = _numbers(codes, rows)
-    columns = np.zeros(len(cells), dtype=np.int64)
-    ends, going = cells.copy(), np.ones(len(cells), dtype=bool)
-    for _ in range(3):  # column letters A..XFD
-        letter = codes[ends].astype(np.int64) - 64
-        going &= (letter >= 1) & (letter <= 26)
-        columns = np.where(going, columns * 26 + letter, columns)
-        ends += going
-    cell_rows, after = _numbers(codes, ends)
-    if ((columns == 0) | (after == ends) | (codes[after] != 34)).any():  # not letters, digits and a quote
+    row_numbers, _ = numbers(codes, rows)
+    references = cell_references(codes, cells)
+    if references is None:
         return None
+    columns, cell_rows, _ = references
     return (int(max(row_numbers.max(initial=0), cell_rows.max(initial=0))), int(columns.max(initial=0)))
 
 

@@ -141,18 +141,38 @@ class _Tags:
         return out
 
 
-def _numbers(codes: np.ndarray, starts: np.ndarray, most: int = 10) -> tuple[np.ndarray, np.ndarray]:
-    """``(values, ends)`` of the decimal numbers at ``starts``."""
+DIGITS = 10  # digits read of a number; a longer one (a row beyond any limit) reads as 10**DIGITS
+
+
+def numbers(codes: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(values, ends)`` of the decimal numbers at ``starts`` (0 and the start where none)."""
     values, ends = np.zeros(len(starts), dtype=np.int64), starts.astype(np.int64).copy()
-    going = np.arange(len(starts))
-    for _ in range(most):
+    going = np.arange(len(starts))  # the numbers still being read
+    for _ in range(DIGITS):
         digit = codes[ends[going]].astype(np.int64) - 48
         going = going[(digit >= 0) & (digit <= 9)]
         if not len(going):
-            break
+            return values, ends
         values[going] = values[going] * 10 + codes[ends[going]] - 48
         ends[going] += 1
+    values[going] = 10 ** DIGITS  # still digits after DIGITS of them
     return values, ends
+
+
+def cell_references(codes: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``(columns, rows, ends)`` of the cell references ``AB3"`` at ``starts`` (1-based; ``ends``:
+    the closing quote), or None when one is not letters, digits and a quote."""
+    columns = np.zeros(len(starts), dtype=np.int64)
+    ends, going = starts.astype(np.int64).copy(), np.ones(len(starts), dtype=bool)
+    for _ in range(3):  # column letters A..XFD
+        letter = codes[ends].astype(np.int64) - 64
+        going &= (letter >= 1) & (letter <= 26)
+        columns = np.where(going, columns * 26 + letter, columns)
+        ends += going
+    rows, after = numbers(codes, ends)
+    if ((columns == 0) | (after == ends) | (codes[after] != _QUOTE)).any():
+        return None
+    return columns, rows, after
 
 
 def _attribute(codes: np.ndarray, closes: np.ndarray, cells: np.ndarray, tag_ends: np.ndarray,
@@ -378,9 +398,9 @@ class _Layout:
         self.style = np.zeros(n, dtype=np.int64)
         position = quotes + 1  # after the reference's closing quote
         styled = _at(codes, position, b' s="')
-        numbers, ends = _numbers(codes, position[styled] + 4)
+        styles, ends = numbers(codes, position[styled] + 4)
         styled_ok = codes[ends] == _QUOTE
-        self.style[np.flatnonzero(styled)[styled_ok]] = numbers[styled_ok]
+        self.style[np.flatnonzero(styled)[styled_ok]] = styles[styled_ok]
         regular = ~styled.copy()
         regular[np.flatnonzero(styled)[styled_ok]] = True
         position = position.copy()
@@ -425,7 +445,7 @@ class _Layout:
         code = np.where(kind >= 0, codes[np.maximum(kind, 0)], ord("n"))
         code = np.where((code == ord("s")) & (codes[np.maximum(kind, 0) + 1] != _QUOTE), ord("t"), code)
         self.kind[which] = code
-        self.style[which] = np.where(style >= 0, _numbers(codes, np.maximum(style, 0))[0], 0)
+        self.style[which] = np.where(style >= 0, numbers(codes, np.maximum(style, 0))[0], 0)
         value_starts = _Tags.after(tags.values, tag_ends)
         has_value = ~empty & (value_starts < cell_ends)
         starts = np.where(has_value, value_starts + 3, tag_ends)
@@ -463,16 +483,10 @@ def _block(text: bytes, sst: pa.Array, dates: np.ndarray, columns: _Columns, lim
     cells = tags.cells
     if not len(cells):
         return
-    letters = np.zeros(len(cells), dtype=np.int64)
-    ends, going = cells.astype(np.int64) + len(b'<c r="'), np.ones(len(cells), dtype=bool)
-    for _ in range(3):
-        letter = codes[ends].astype(np.int64) - 64
-        going &= (letter >= 1) & (letter <= 26)
-        letters = np.where(going, letters * 26 + letter, letters)
-        ends += going
-    row_numbers, after = _numbers(codes, ends)
-    if ((letters == 0) | (after == ends) | (codes[after] != _QUOTE)).any():
+    references = cell_references(codes, cells + len(b'<c r="'))
+    if references is None:
         raise Unsupported("a cell reference spelt otherwise")
+    letters, row_numbers, after = references
     limit(int(row_numbers.max()), int(letters.max()))  # before anything is made as wide or as long as that
     if (np.diff(row_numbers * 16_384 + letters) <= 0).any():
         raise Unsupported("cells out of order")  # rows ascending, columns ascending within a row
@@ -518,7 +532,7 @@ def _block(text: bytes, sst: pa.Array, dates: np.ndarray, columns: _Columns, lim
 def _first_row(codes: np.ndarray, rows: np.ndarray, cell_rows: np.ndarray) -> int:
     """The first row of a block: its first row tag's number (a row may have no cells)."""
     if len(rows):
-        return min(int(_numbers(codes, rows[:1] + len(b'<row r="'))[0][0]), int(cell_rows.min()))
+        return min(int(numbers(codes, rows[:1] + len(b'<row r="'))[0][0]), int(cell_rows.min()))
     return int(cell_rows.min())
 
 
