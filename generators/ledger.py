@@ -22,7 +22,7 @@ from xlsxwriter.utility import xl_col_to_name
 
 import udfs
 from generators import paper
-from generators.tickets import FLAG_TRUE, SOURCE_FILE, SOURCE_ROW, id_keys
+from generators.tickets import FLAG_TRUE, SOURCE_FILE, SOURCE_ROW, id_keys, repeated_keys
 from generators.workbooks import (
     EXCEL_COLUMNS,
     EXCEL_TEXT,
@@ -40,6 +40,7 @@ from udfs.wording import citation, field_label, month_label
 
 REJECTED_COLUMNS = ("源文件", "源行号", "工单号", "列", "原值", "原因")
 CHUNK_ROWS = 10_000  # rows converted to Python values at a time by the writers
+BLOCK_TICKETS = 1 << 16  # tickets timed at a time: the engine's working arrays stay this size
 
 
 @dataclasses.dataclass
@@ -152,7 +153,7 @@ def assessed_flags(rows: pd.DataFrame, stages) -> np.ndarray:
     for stage in stages:
         column = f"{stage}及时"
         if column in rows.columns:
-            flags |= rows[column].to_numpy(object) != NOT_ASSESSED
+            flags |= (rows[column] != NOT_ASSESSED).to_numpy(bool)
     return flags
 
 
@@ -215,13 +216,16 @@ def compute_ledger(tickets: pd.DataFrame, rulebook: Rulebook, *, as_of: np.datet
     label = {**CANONICAL_FIELDS, **(headers or {})}
     ids = frame["ticket_id"].astype("string").str.strip()
     reject(ids.isna() | (ids == ""), label["ticket_id"], "缺少工单号")
-    reject(id_keys(ids).duplicated(keep="first").to_numpy() & ids.notna().to_numpy(), label["ticket_id"], "工单号重复")
+    reject(repeated_keys(id_keys(ids)) & ids.notna().to_numpy(), label["ticket_id"], "工单号重复")
+    del ids  # a million ids' copy; the rejected ones are read again at the end
     suspensions, suspension_messages = parse_suspensions(frame.get("suspended", pd.Series([""] * n)).to_numpy(object))
     reject(suspension_messages != "", label["suspended"], suspension_messages)
 
     keys, key_of = _distinct(frame, ("priority", "area", "kind"))
-    computed = {}
-    for stage, rows_fields in _stage_fields(rulebook, frame).items():
+
+    def time_stage(stage, rows_fields):
+        """``(deadlines, ontime, overdue, finished, assessed)`` of one stage (its working arrays
+        freed on return)."""
         index, said, no_fit = (found[key_of] for found in scoring.limit_rows(
             rulebook, np.full(key_of.max(initial=-1) + 1, stage, dtype=object), keys["priority"], keys["area"],
             keys["kind"]))
@@ -253,16 +257,14 @@ def compute_ledger(tickets: pd.DataFrame, rulebook: Rulebook, *, as_of: np.datet
             assessed &= ~(lacking | backwards)
         limits, units, hours = scoring.row_terms(rulebook, np.where(assessed, index, -1))
         _ticket_limits(rulebook, frame, stage, index, assessed, limits, units, notes)
-        # suspended time after the stage was finished (or after the month, while unfinished) cannot count
-        bound = np.where(np.isnat(end), np.datetime64(as_of, "s"), end)
-        counted, cut = suspensions.clipped(start, bound)
+        deadlines, messages, cut = _deadlines(start, end, as_of, limits, units, hours, suspensions, calendar)
         _note(notes, cut & assessed, f"“{stage}”环节: 挂起时间超出{stage}完成时间(或考核月末)，超出部分不计")
-        deadlines, messages = deadline_with_messages(start, limits, units, hours=hours, calendar=calendar,
-                                                     suspended=counted)
         reject(messages != "", start_label, messages)
         ontime, overdue, finished = judge(deadlines, end, as_of)
         overdue = np.where(assessed, overdue, np.nan)
-        computed[stage] = (deadlines, ontime, overdue, finished, assessed)
+        return deadlines, ontime, overdue, finished, assessed
+
+    computed = {stage: time_stage(stage, rows_fields) for stage, rows_fields in _stage_fields(rulebook, frame).items()}
 
     bad = problems != ""
     keep = ~bad
@@ -273,15 +275,22 @@ def compute_ledger(tickets: pd.DataFrame, rulebook: Rulebook, *, as_of: np.datet
     for column in out.columns:
         if out[column].dtype == bool:
             out[column] = _labels(YES_NO, np.where(out[column].to_numpy(bool), 0, 1))
-    for stage, (deadlines, ontime, overdue, finished, assessed) in computed.items():
-        ontime, overdue, finished, assessed = ontime[keep], overdue[keep], finished[keep], assessed[keep]
-        out[f"{stage}截止"] = deadlines[keep]
+    def kept_rows(values: np.ndarray) -> np.ndarray:  # no copy of a million tickets' values when none is rejected
+        return values[keep] if bad.any() else values
+
+    latest = {}  # per stage the latest deadline, for the calendar's caveat
+    for stage in list(computed):
+        deadlines, ontime, overdue, finished, assessed = map(kept_rows, computed.pop(stage))  # freed stage by stage
+        out[f"{stage}截止"] = deadlines
         codes = np.where(finished, np.where(ontime, 0, 1), np.where(overdue > 0, 2, 3))
         out[f"{stage}及时"] = _labels(VERDICTS, np.where(assessed, codes, 4))
         out[f"{stage}超时小时"] = np.round(overdue, 4)
-    kept_notes = notes[keep]
+        known = deadlines[~np.isnat(deadlines)]
+        latest[stage] = known.max() if len(known) else None
+        del deadlines, ontime, overdue, finished, assessed, codes, known
+    kept_notes = kept_rows(notes)
     _party_notes(out, rulebook, kept_notes)
-    main = _main_stage(rulebook, computed)
+    main = _main_stage(rulebook, latest)
     if main is not None and "system_deadline" in out.columns:
         _compare_system_deadline(out, main, kept_notes)
     _band_points(out, rulebook, as_of, kept_notes)
@@ -292,13 +301,31 @@ def compute_ledger(tickets: pd.DataFrame, rulebook: Rulebook, *, as_of: np.datet
     rejected = pd.DataFrame({
         "源文件": frame[SOURCE_FILE].to_numpy(object)[bad] if SOURCE_FILE in frame.columns else source,
         "源行号": rows_in_source[bad],
-        "工单号": ids[bad].fillna("").to_numpy(object),
+        "工单号": frame["ticket_id"][bad].astype("string").str.strip().fillna("").to_numpy(object),
         "列": columns[bad],
         "原值": [_original(frame, label, c, i) for c, i in zip(columns[bad], np.flatnonzero(bad))],
         "原因": problems[bad],
     })
-    return Ledger(out, rejected, tuple(computed), n, _caveat(calendar, out, computed, keep, as_of),
+    return Ledger(out, rejected, tuple(latest), n, _caveat(calendar, out, latest.values(), as_of),
                   tuple(c for c in kept if c not in CANONICAL_FIELDS))
+
+
+def _deadlines(start, end, as_of, limits, units, hours, suspensions, calendar):
+    """``(deadlines, messages, cut)`` of one stage: each ticket's deadline counted with its
+    suspended time up to the stage's end (or ``as_of`` while unfinished; ``cut`` where some was
+    after it and does not count). Computed :data:`BLOCK_TICKETS` tickets at a time, so
+    the engine's working arrays stay the size of a block, not of the month."""
+    n = len(start)
+    deadlines = np.empty(n, dtype="datetime64[s]")
+    messages = np.empty(n, dtype=object)
+    cut = np.empty(n, dtype=bool)
+    bound = np.where(np.isnat(end), np.datetime64(as_of, "s"), end)
+    for first in range(0, n, BLOCK_TICKETS):
+        block = slice(first, first + BLOCK_TICKETS)
+        counted, cut[block] = suspensions.owners(first, first + BLOCK_TICKETS).clipped(start[block], bound[block])
+        deadlines[block], messages[block] = deadline_with_messages(
+            start[block], limits[block], units[block], hours=hours[block], calendar=calendar, suspended=counted)
+    return deadlines, messages, cut
 
 
 def _distinct(frame: pd.DataFrame, fields) -> tuple[dict[str, np.ndarray | None], np.ndarray]:
@@ -317,16 +344,16 @@ def _distinct(frame: pd.DataFrame, fields) -> tuple[dict[str, np.ndarray | None]
     return keys, key_of.reshape(-1)
 
 
-def _caveat(calendar: WorkCalendar, rows: pd.DataFrame, computed, keep: np.ndarray, as_of) -> str:
+def _caveat(calendar: WorkCalendar, rows: pd.DataFrame, latest, as_of) -> str:
     """The calendar's caveat for the days the verdicts depend on: from the first dispatch to the
-    end of the month (the day before ``as_of``) or the latest deadline, whichever is later."""
+    end of the month (the day before ``as_of``) or the ``latest`` deadline of a stage (None for a
+    stage without one), whichever is later."""
     last = (np.datetime64(as_of, "s") - 1).astype("datetime64[D]")
     dispatched = rows["dispatched_at"].to_numpy("datetime64[s]") if "dispatched_at" in rows.columns else []
     first = min(np.min(dispatched).astype("datetime64[D]"), last) if len(dispatched) else last
-    for deadlines, *_ in computed.values():
-        deadlines = deadlines[keep][~np.isnat(deadlines[keep])]
-        if len(deadlines):
-            last = max(last, (deadlines.max() - 1).astype("datetime64[D]"))
+    for deadline in latest:
+        if deadline is not None:
+            last = max(last, (deadline - 1).astype("datetime64[D]"))
     return calendar.caveat(first, last)
 
 
@@ -476,6 +503,7 @@ def _attribute(out: pd.DataFrame, rulebook: Rulebook) -> None:
         return  # nothing is charged per ticket: no amount columns that would read as "nothing lost"
     n = len(out)
     units = shared_labels(unit_names(out))
+    unit_codes = pd.factorize(units)[0]
     parties = ticket_parties(out, rulebook)
     moments = out["dispatched_at"].to_numpy("datetime64[s]").astype(np.int64)
     order = np.lexsort((np.arange(n), moments)) if n else np.zeros(0, int)
@@ -488,16 +516,14 @@ def _attribute(out: pd.DataFrame, rulebook: Rulebook) -> None:
         hit = measure_hits(item.measure, out) & (parties == rulebook.party_of(item))
         if not hit.any():
             continue
-        sequence = np.zeros(n, dtype=np.int64)
-        ranked = order[hit[order]]
-        sequence[ranked] = pd.Series(units[ranked]).groupby(units[ranked]).cumcount().to_numpy() + 1
-        k = sequence[hit]
+        ranked = order[hit[order]]  # the item's tickets in time order; sorted, they are flatnonzero(hit)
+        k = (pd.Series(unit_codes[ranked]).groupby(unit_codes[ranked]).cumcount().to_numpy() + 1)[np.argsort(ranked)]
         totals = scoring.item(rulebook, item.id, np.arange(k.max() + 1))
         marginal = totals[k] - totals[k - 1]
         entries.append(pd.DataFrame({
             "ticket": np.flatnonzero(hit), "rank": rank, "amount": marginal,
-            "text": [_basis_text(item, int(c), m, totals, why)
-                     for c, m, why in zip(k, marginal, _reasons(item, out, hit))]}))
+            "text": pd.Series([_basis_text(item, int(c), m, totals, why)  # Python text: edited below, not Arrow's
+                               for c, m, why in zip(k, marginal, _reasons(item, out, hit))], dtype=object)}))
     amounts = {unit: np.zeros(n) for unit in dict.fromkeys(point_units)}
     basis = np.full(n, "", dtype=object)
     if entries:
@@ -510,8 +536,13 @@ def _attribute(out: pd.DataFrame, rulebook: Rulebook) -> None:
             mine = np.array([item.unit == unit for item in items], dtype=bool)
             signs = np.array([-1.0 if item.bonus else 1.0 for item in items])
             np.add.at(total, charged["ticket"].to_numpy()[mine], (signs * charged["amount"].to_numpy())[mine])
-        for ticket, texts in charged.sort_values(["ticket", "rank"]).groupby("ticket")["text"]:
-            basis[ticket] = "".join(texts)
+        charged = charged.sort_values(["ticket", "rank"], kind="stable")
+        tickets, texts = charged["ticket"].to_numpy(), charged["text"].to_numpy(object)
+        first = np.flatnonzero(np.r_[True, tickets[1:] != tickets[:-1]])  # each ticket's first text
+        sizes = np.diff(np.r_[first, len(tickets)])
+        basis[tickets[first[sizes == 1]]] = texts[first[sizes == 1]]
+        for start, size in zip(first[sizes > 1].tolist(), sizes[sizes > 1].tolist()):
+            basis[tickets[start]] = "".join(texts[start:start + size])
     for unit, total in amounts.items():
         out[AMOUNT_COLUMNS[unit]] = total
     out[BASIS] = basis
@@ -957,8 +988,26 @@ def _write_rows(sheet, frame: pd.DataFrame, first_row: int, columns, what: str, 
             for (j, write, cell_format), value in zip(calls, cells):
                 if value is not skip:
                     write(row, j, value, cell_format)
+        _forget_written_rows(sheet, max(first_row + start - 1, 0))
         bar.update(len(part))
     bar.close()
+
+
+def _forget_written_rows(sheet, first: int) -> None:
+    """Drop xlsxwriter's records of the rows from ``first`` that are already written out.
+
+    In constant-memory mode a row goes to the sheet's file as soon as the next one starts, yet
+    xlsxwriter keeps the height given by ``set_row`` for every row (``row_info``, ``row_sizes``:
+    some 250 bytes a row, 250 MB for a million tickets over two sheets). Once the row is written
+    they are read only to place images and charts, which these sheets have none of. Without
+    constant memory (or in an xlsxwriter that names them otherwise) nothing is dropped."""
+    if not getattr(sheet, "constant_memory", False):
+        return
+    written = getattr(sheet, "previous_row", 0)  # the row still open; every row above it is written
+    for records in (getattr(sheet, "row_info", None), getattr(sheet, "row_sizes", None)):
+        if isinstance(records, dict):
+            for row in range(first, written):
+                records.pop(row, None)
 
 
 def _is_empty(value) -> bool:

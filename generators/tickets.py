@@ -281,6 +281,15 @@ def id_keys(ids) -> pd.Series:
     return keys
 
 
+def repeated_keys(keys: pd.Series) -> np.ndarray:
+    """Keys (:func:`id_keys`) seen in an earlier row: ``keys.duplicated()``, answered by one
+    count of distinct keys when there are none (a month's export, as a rule)."""
+    values = pa.array(keys.array) if isinstance(keys.dtype, pd.StringDtype) else None
+    if values is not None and pc.count_distinct(values, mode="all").as_py() == len(values):
+        return np.zeros(len(keys), dtype=bool)
+    return keys.duplicated(keep="first").to_numpy()
+
+
 # -- reading the grid --------------------------------------------------------------------------
 def _decode(data: bytes, path: Path, kind: str = "工单文件") -> tuple[str, str]:
     """Text and encoding of a CSV file: UTF-8 with BOM, UTF-16 with BOM, UTF-8, else GB18030.
@@ -610,7 +619,7 @@ def _combine(path: Path, encoding: str, parts: list, skipped: list) -> TicketImp
         tickets[column] = tickets[column].where(tickets[column].notna(), None)
     rejected = [r.assign(源文件=source) for (_, _, _, r), source in zip(parts, sources)]
     keys = id_keys(tickets["ticket_id"])
-    again = keys.duplicated(keep="first").to_numpy()
+    again = repeated_keys(keys)
     if again.any():
         first = tickets.groupby(keys.to_numpy(), sort=False)[[SOURCE_FILE, SOURCE_ROW]].transform("first")
         header = columns["ticket_id"]
@@ -705,23 +714,33 @@ def _raw_moments(column: pa.Array, typed: bool) -> np.ndarray:
     return raw
 
 
+_BLOCK_ROWS = 1 << 16  # rows of a time column read from their bytes at a time
 _EXPORT_SHAPE = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"  # how most exports, and a workbook's datetimes read as text, write a time
 
 
 def _export_form(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """``(datetime64[s], read)`` for the cells of a text column written exactly ``YYYY-MM-DD
-    HH:MM:SS`` with a real date and a time of 00:00:00-23:59:59, read from their bytes at once;
-    every other cell is left (NaT, not read)."""
+    HH:MM:SS`` with a real date and a time of 00:00:00-23:59:59, read from their bytes a block of
+    rows at a time (the working arrays stay small); every other cell is left (NaT, not read)."""
     out = np.full(len(column), np.datetime64("NaT"), dtype="datetime64[s]")
-    where = np.flatnonzero(_numpy(pc.match_substring_regex(column, _EXPORT_SHAPE)))
-    if not len(where):
-        return out, np.zeros(len(column), dtype=bool)
-    texts = _array(column.take(where))
+    read = np.zeros(len(column), dtype=bool)
+    shaped = _numpy(pc.match_substring_regex(column, _EXPORT_SHAPE))
+    for start in range(0, len(column), _BLOCK_ROWS):
+        where = start + np.flatnonzero(shaped[start:start + _BLOCK_ROWS])
+        if len(where):
+            moments, valid = _export_moments(_array(column.take(where)))
+            out[where[valid]] = moments[valid]
+            read[where[valid]] = True
+    return out, read
+
+
+def _export_moments(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """``(datetime64[s], valid)`` of texts of 19 bytes each shaped ``YYYY-MM-DD HH:MM:SS``."""
     first = int(np.frombuffer(texts.buffers()[1], np.int32)[texts.offset])
-    codes = np.frombuffer(texts.buffers()[2], np.uint8)[first:first + 19 * len(where)].reshape(-1, 19)  # 19 bytes each
+    codes = np.frombuffer(texts.buffers()[2], np.uint8)[first:first + 19 * len(texts)].reshape(-1, 19)
 
     def number(*positions):
-        value = np.zeros(len(where), dtype=np.int64)
+        value = np.zeros(len(texts), dtype=np.int64)
         for p in positions:
             value = value * 10 + (codes[:, p].astype(np.int64) - 48)
         return value
@@ -733,10 +752,7 @@ def _export_form(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     valid = ((year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= length)
              & (hour <= 23) & (minute <= 59) & (second <= 59))
     moments = (months.astype("datetime64[D]") + (day - 1)).astype("datetime64[s]") + (hour * 3600 + minute * 60 + second)
-    out[where[valid]] = moments[valid]
-    read = np.zeros(len(column), dtype=bool)
-    read[where[valid]] = True
-    return out, read
+    return moments, valid
 
 
 def _column_moments(column: pa.Array, typed: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -753,12 +769,28 @@ def _column_moments(column: pa.Array, typed: bool) -> tuple[np.ndarray, np.ndarr
 
 
 
+def _kept(column, keep: np.ndarray):
+    """The rows of ``column`` where ``keep``: a block of rows with every row kept is reused as it is
+    (its text not copied), only the blocks with rows left out are filtered, so rejecting a few rows
+    of a million does not copy the month's text."""
+    if keep.all():
+        return column
+    chunks, start = [], 0
+    for chunk in (column.chunks if isinstance(column, pa.ChunkedArray) else [column]):
+        part = keep[start:start + len(chunk)]
+        start += len(chunk)
+        if part.all():
+            chunks.append(chunk)
+        elif part.any():
+            chunks.append(chunk.filter(pa.array(part)))
+    return pa.chunked_array(chunks, type=column.type)
+
+
 def _text_column(column: pa.Array, accepted: np.ndarray):
     """The ``accepted`` cells of a text column as the tickets frame holds them: pandas text (missing
     for empty cells) sharing the column's text, without a Python object per cell; a column with no
     value at all stays a column of None, as before."""
-    if not accepted.all():
-        column = column.filter(pa.array(accepted))
+    column = _kept(column, accepted)
     empty = _empty_text(column)
     if empty.all():
         return np.full(len(column), None, dtype=object)
@@ -799,9 +831,7 @@ def _import(path, sheet, hidden, source: Columns, position, header, fields, extr
     # an unnamed, empty column (trailing commas, formatted cells) is not data
     extras = {j: name for j, name in extras.items() if header[j] or not _blank_text(body[j]).all()}
     rows = rows[keep]
-    if not keep.all():
-        kept = pa.array(keep)
-        body = [column.filter(kept) for column in body]
+    body = [_kept(column, keep) for column in body]
     n = len(rows)
 
     reasons = np.full(n, "", dtype=object)
@@ -826,7 +856,7 @@ def _import(path, sheet, hidden, source: Columns, position, header, fields, extr
 
     text = {field: _trimmed(body[j]) if field in TRIMMED_FIELDS else body[j] for field, j in by_field.items()}
     out: dict[str, np.ndarray] = {}
-    ids = text["ticket_id"].to_numpy(zero_copy_only=False)
+    id_text = text["ticket_id"]  # the ids of rejected rows are listed as typed
     reject(_empty_text(text["ticket_id"]), id_col, "缺少工单号")
     for field in TIME_FIELDS:
         if field in by_field:
@@ -846,13 +876,13 @@ def _import(path, sheet, hidden, source: Columns, position, header, fields, extr
         reject(outside, dispatch_col, f"{header[dispatch_col]}不在考核月份 {month_label(month)} 内")
     if "priority" in by_field:
         text["priority"] = pc.replace_substring_regex(text["priority"], _WHITESPACE, "")
-        priority = text["priority"].to_numpy(zero_copy_only=False)
+        priority = text["priority"]  # read only for the rows it rejects
         allowed, required = _priority_rules(rulebook)
         if allowed:
             listed = "/".join(allowed)
             unknown = ~_empty_text(text["priority"]) & ~_numpy(pc.is_in(text["priority"], pa.array(allowed)))
             reject(unknown, by_field["priority"],
-                   lambda i: f"{header[by_field['priority']]}“{priority[i]}”不在考核办法“{rulebook.title}”"
+                   lambda i: f"{header[by_field['priority']]}“{priority[int(i)].as_py()}”不在考核办法“{rulebook.title}”"
                              f"的时限表中(可用: {listed})")
             if required:
                 reject(_empty_text(text["priority"]), by_field["priority"],
@@ -862,7 +892,7 @@ def _import(path, sheet, hidden, source: Columns, position, header, fields, extr
         reject(messages != "", by_field["repeat"], lambda i: f"{header[by_field['repeat']]}{messages[i]}")
     present = ~_empty_text(text["ticket_id"])
     id_series = id_keys(text["ticket_id"])
-    duplicate = present & id_series.duplicated(keep="first").to_numpy()
+    duplicate = present & repeated_keys(id_series)
     if duplicate.any():
         first_rows = pd.Series(rows).groupby(id_series.to_numpy()).transform("first").to_numpy()
         reject(duplicate, id_col, lambda i: f"工单号重复(与第 {first_rows[i]} 行相同)")
@@ -883,7 +913,7 @@ def _import(path, sheet, hidden, source: Columns, position, header, fields, extr
     rejected = pd.DataFrame({
         "源文件": np.full(int(bad.sum()), path.name, dtype=object),
         "源行号": rows[bad],
-        "工单号": ids[bad],
+        "工单号": _kept(id_text, bad).to_numpy(zero_copy_only=False),
         "列": columns[bad],
         "原值": originals[bad],
         "原因": reasons[bad],
@@ -896,4 +926,4 @@ def _import(path, sheet, hidden, source: Columns, position, header, fields, extr
 
 
 __all__ = ["HEADER_ALIASES", "REJECTED_COLUMNS", "SheetCounts", "TicketImport", "header_key", "id_keys", "known_headers",
-           "pasted_rows", "read_tickets"]
+           "pasted_rows", "read_tickets", "repeated_keys"]

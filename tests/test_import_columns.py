@@ -27,12 +27,15 @@ from generators.tickets import (
     _cell_text,
     _column_moments,
     _flags,
+    _kept,
     _moments,
     _repeats_header,
     _trimmed,
     header_key,
+    id_keys,
     read_grids,
     read_tickets,
+    repeated_keys,
 )
 
 TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
@@ -271,3 +274,29 @@ def test_rich_text_and_the_slow_reader_agree(tmp_path, constant_memory):
     grid = next(grids)[1]
     assert fast == [[_cell_text(v) for v in grid.iloc[:, j]] for j in range(grid.shape[1])]
     assert fast[0][1] == "JM-0001 加急 & <重要>"
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.none(), TEXT), max_size=6), min_size=1, max_size=6), st.data())
+def test_keeping_rows_reuses_whole_blocks_and_filters_the_rest(blocks, data):
+    """Rejected rows leave the tickets without copying the blocks they are not in: the rows kept
+    are exactly ``filter``'s, and a block with every row kept is the same buffer."""
+    column = pa.chunked_array([pa.array(block, type=pa.string()) for block in blocks], type=pa.string())
+    keep = np.array(data.draw(st.lists(st.booleans(), min_size=len(column), max_size=len(column))), dtype=bool)
+    kept = _kept(column, keep)
+    assert kept.to_pylist() == column.filter(pa.array(keep)).to_pylist()
+    start, reused = 0, {chunk.buffers()[2].address for chunk in kept.chunks if chunk.buffers()[2] is not None}
+    for chunk in column.chunks:
+        if len(chunk) and keep[start:start + len(chunk)].all() and chunk.buffers()[2] is not None and chunk.buffers()[2].size:
+            assert chunk.buffers()[2].address in reused
+        start += len(chunk)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["TS1", "ＴＳ１", " TS1", "TS2", "", "\u200bTS2"]), TEXT), max_size=30))
+def test_repeated_ids_are_those_pandas_marks_duplicated(ids):
+    """The duplicate check's shortcut (one count of distinct keys) answers as ``duplicated`` does."""
+    import pandas as pd
+
+    keys = id_keys(pd.Series(ids, dtype=object))
+    assert repeated_keys(keys).tolist() == keys.duplicated(keep="first").tolist()

@@ -240,3 +240,36 @@ def test_explaining_a_column_gives_each_ticket_the_line_it_gets_alone(rows, hour
             except KaoheError as err:
                 alone, message = err.values[0], err.messages[0]
             assert (column[k], column_messages[k]) == (alone, message)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(moments_, st.integers(0, 3), st.lists(st.tuples(st.integers(-86400, 6 * 86400),
+                                                                         st.integers(1, 2 * 86400)), max_size=3),
+                          st.one_of(st.none(), st.floats(0, 30))), min_size=1, max_size=40),
+       st.integers(1, 7))
+def test_a_month_timed_in_blocks_is_timed_as_a_whole(tickets, block):
+    """The ledger times a month a block of tickets at a time (Suspensions.owners): every deadline,
+    message and clipped suspension is what one call over all tickets gives."""
+    from udfs.timeliness import deadline_with_messages
+
+    starts = np.array([s for s, *_ in tickets], dtype="datetime64[s]")
+    limits = np.array([float(k) for _, k, _, _ in tickets])
+    owners = [i for i, (_, _, spans, _) in enumerate(tickets) for _ in spans]
+    begins = [tickets[i][0].astype(np.int64) + a for i, (_, _, spans, _) in enumerate(tickets) for a, _ in spans]
+    ends = [b + d for b, (_, d) in zip(begins, [x for _, _, spans, _ in tickets for x in spans])]
+    hour_owners = [i for i, (*_, h) in enumerate(tickets) if h is not None]
+    suspensions = Suspensions.of(owners, np.array(begins, dtype="datetime64[s]"), np.array(ends, dtype="datetime64[s]"),
+                                 hour_owners, [tickets[i][3] for i in hour_owners])
+    bound = starts + np.timedelta64(4 * 86400, "s")
+    units = np.array(["工作日"] * len(tickets), dtype=object)
+    hours = np.array([BH] * len(tickets), dtype=object)
+    whole_counted, whole_cut = suspensions.clipped(starts, bound)
+    whole = deadline_with_messages(starts, limits, units, hours=hours, suspended=whole_counted)
+    for first in range(0, len(tickets), block):
+        part = slice(first, first + block)
+        counted, cut = suspensions.owners(first, first + block).clipped(starts[part], bound[part])
+        deadlines, messages = deadline_with_messages(starts[part], limits[part], units[part], hours=hours[part],
+                                                     suspended=counted)
+        assert (cut == whole_cut[part]).all()
+        assert (deadlines.astype(np.int64) == whole[0][part].astype(np.int64)).all()
+        assert list(messages) == list(whole[1][part])

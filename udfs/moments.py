@@ -238,6 +238,9 @@ def _layout_variants() -> tuple[str, ...]:
         for m, d in (("00", "00"), ("0", "0"), ("00", "0"), ("0", "00")):
             date = f"0000{year}{m}{month}{d}{day}"
             layouts += [f"{date} 00:00", f"{date} 00:00:00", f"{date} 0:00", f"{date} 0:00:00", date]
+            if year == "年":  # 2025年10月1日 08时05分22秒, as Chinese exports and people write it
+                layouts += [f"{date}{gap}{hour}时00分{second}" for gap in (" ", "") for hour in ("00", "0")
+                            for second in ("00秒", "")]
     layouts += ["0000-00-00T00:00:00", "0000-00-00T00:00"]
     return tuple(sorted(layouts, key=lambda layout: not layout.startswith("0000-00-00")))
 

@@ -137,6 +137,14 @@ class Suspensions:
         first = np.flatnonzero(new_block)
         return cls(owner[first], start[first], np.maximum.reduceat(end, first))
 
+    def owners(self, first: int, stop: int) -> Suspensions:
+        """The suspensions of owners ``first`` to ``stop - 1``, numbered from 0: those of a block
+        of tickets, so that a month can be timed a block at a time."""
+        low, high = np.searchsorted(self.owner, [first, stop])  # intervals are sorted by owner
+        given = (self.hour_owner >= first) & (self.hour_owner < stop)
+        return Suspensions(self.owner[low:high] - first, self.start[low:high], self.end[low:high],
+                           self.hour_owner[given] - first, self.hours[given])
+
     def rank(self) -> np.ndarray:
         """Position of each interval among its owner's (0, 1, ...)."""
         if not len(self.owner):
@@ -151,8 +159,8 @@ def parse_suspensions(texts) -> tuple[Suspensions, np.ndarray]:
     12:00``) or a number of hours (``5``, ``2.5小时``, ``3h``: counted time, as the cell functions
     take a number).
 
-    Returns the suspensions (owner = flat index of the cell) and per-cell messages; a cell
-    with a bad interval gets the message of its first one and contributes no interval. All
+    Returns the suspensions (owner = flat index of the cell) and per-cell messages; a missing
+    cell (None, NaN, NaT, NA) or one of blanks has none; a cell with a bad interval gets the message of its first one and contributes no interval. All
     ends are parsed in one call, so a month of tickets costs one pass.
     """
     texts = np.asarray(texts, dtype=object)
@@ -160,8 +168,10 @@ def parse_suspensions(texts) -> tuple[Suspensions, np.ndarray]:
     flat_messages = messages.reshape(-1)
     owners, parts, ends, hour_owners, hours = [], [], [], [], []
     hours_of: dict = {}
-    for index, text in enumerate(texts.reshape(-1).tolist()):
-        if text is None or (isinstance(text, float) and np.isnan(text)) or not str(text).strip():
+    flat = texts.reshape(-1)
+    for index in np.flatnonzero(pd.notna(flat)).tolist():  # a month's column is mostly empty: skipped at once
+        text = flat[index]
+        if not str(text).strip():
             continue
         if type(text) is str:  # the same text is read once
             number = hours_of[text] if text in hours_of else hours_of.setdefault(text, _suspended_hours(text))

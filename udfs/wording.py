@@ -8,6 +8,7 @@ limit takes its words from here, so the ledger, the monthly table, the workbook,
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 
 from .rulebook import CANONICAL_FIELDS, TimeLimit
@@ -21,7 +22,12 @@ _SEED_FILE = re.compile(r"\s*\b\d{3}_[0-9a-f]{16}\.txt\s*")
 def citation(source: str) -> str:
     """The clause a rule comes from as an assessor cites it: ``江门办法 二、1``, without the
     stored seed file's name (``000_3b788ccbddc931ee.txt 江门办法 二、1``)."""
-    text = re.sub(r" {2,}", " ", _SEED_FILE.sub(" ", str(source or "")))
+    return _citation(str(source or ""))
+
+
+@functools.lru_cache(maxsize=1024)  # a rulebook has a few dozen sources; a ledger cites them per ticket
+def _citation(source: str) -> str:
+    text = re.sub(r" {2,}", " ", _SEED_FILE.sub(" ", source))
     return re.sub(r" ?([，。；、：《》“”()（）]) ?", r"\1", text).strip()
 
 
