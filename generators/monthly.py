@@ -31,6 +31,7 @@ from generators.ledger import (
     REJECTED_COLUMNS,
     Ledger,
     assessed_flags,
+    elapsed,
     measure_hits,
     overdue_flags,
     stage_fields,
@@ -42,7 +43,7 @@ from generators.tickets import _cell_text, header_key, read_grids
 from udfs import scoring
 from udfs.errors import KaoheError
 from udfs.rulebook import Item, Rulebook
-from udfs.timeliness import elapsed_with_messages, parse_suspensions
+from udfs.timeliness import parse_suspensions
 from udfs.wording import field_label, measure_words, month_label, stages_words
 
 FINDING_COLUMNS = ("考核单位", "考核项", "次数", "选定值", "加倍次数", "备注")
@@ -368,8 +369,8 @@ def _handling_hours(rows: pd.DataFrame) -> np.ndarray:
         return np.full(len(rows), np.nan)
     texts = rows["suspended"].fillna("").to_numpy(object) if "suspended" in rows.columns else np.full(len(rows), "")
     suspensions, _ = parse_suspensions(texts)
-    hours, _ = elapsed_with_messages(rows["dispatched_at"].to_numpy("datetime64[s]"),
-                                     rows[end_field].to_numpy("datetime64[s]"), suspended=suspensions)
+    hours = elapsed(rows["dispatched_at"].to_numpy("datetime64[s]"), rows[end_field].to_numpy("datetime64[s]"),
+                    suspensions)
     return hours
 
 

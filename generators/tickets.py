@@ -894,7 +894,9 @@ def _import(path, sheet, hidden, source: Columns, position, header, fields, extr
     id_series = id_keys(text["ticket_id"])
     duplicate = present & repeated_keys(id_series)
     if duplicate.any():
-        first_rows = pd.Series(rows).groupby(id_series.to_numpy()).transform("first").to_numpy()
+        involved = np.flatnonzero(id_series.isin(id_series[duplicate].unique()).to_numpy(bool))  # a few ids' rows
+        first_rows = np.zeros(n, dtype=rows.dtype)
+        first_rows[involved] = pd.Series(rows[involved]).groupby(id_series.iloc[involved].to_numpy()).transform("first")
         reject(duplicate, id_col, lambda i: f"工单号重复(与第 {first_rows[i]} 行相同)")
 
     bad = judged

@@ -12,6 +12,8 @@ import zipfile
 import numpy as np
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import xlsxwriter
 from python_calamine import CalamineWorkbook
 
@@ -151,3 +153,17 @@ def test_rows_written_out_leave_no_record_behind(tmp_path, monkeypatch):
     assert kept == int((heights == 30).sum())
     assert records <= 3  # one row per block may still be open when its block ends
     assert (tmp_path / "a.xlsx").read_bytes() == (tmp_path / "b.xlsx").read_bytes()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(st.characters(exclude_categories=("Cs",)), max_size=20)), max_size=20),
+       st.sampled_from([object, "str"]))
+def test_text_widths_count_wide_characters_twice(texts, dtype):
+    """A cell's width in character units (the 台账's column widths and row heights): every
+    character of three or more UTF-8 bytes counts 2, as paper.text_width counts CJK; empty 0."""
+    import pandas as pd
+
+    from generators.ledger import _text_units
+
+    expected = [0 if not t else len(t) + (len(t.encode("utf-8")) - len(t) + 1) // 2 for t in texts]
+    assert _text_units(pd.Series(texts, dtype=dtype)).tolist() == expected

@@ -249,8 +249,8 @@ def test_explaining_a_column_gives_each_ticket_the_line_it_gets_alone(rows, hour
        st.integers(1, 7))
 def test_a_month_timed_in_blocks_is_timed_as_a_whole(tickets, block):
     """The ledger times a month a block of tickets at a time (Suspensions.owners): every deadline,
-    message and clipped suspension is what one call over all tickets gives."""
-    from udfs.timeliness import deadline_with_messages
+    message, clipped suspension and elapsed time is what one call over all tickets gives."""
+    from udfs.timeliness import deadline_with_messages, elapsed_with_messages
 
     starts = np.array([s for s, *_ in tickets], dtype="datetime64[s]")
     limits = np.array([float(k) for _, k, _, _ in tickets])
@@ -265,6 +265,7 @@ def test_a_month_timed_in_blocks_is_timed_as_a_whole(tickets, block):
     hours = np.array([BH] * len(tickets), dtype=object)
     whole_counted, whole_cut = suspensions.clipped(starts, bound)
     whole = deadline_with_messages(starts, limits, units, hours=hours, suspended=whole_counted)
+    whole_hours, _ = elapsed_with_messages(starts, bound, suspended=suspensions)
     for first in range(0, len(tickets), block):
         part = slice(first, first + block)
         counted, cut = suspensions.owners(first, first + block).clipped(starts[part], bound[part])
@@ -273,3 +274,5 @@ def test_a_month_timed_in_blocks_is_timed_as_a_whole(tickets, block):
         assert (cut == whole_cut[part]).all()
         assert (deadlines.astype(np.int64) == whole[0][part].astype(np.int64)).all()
         assert list(messages) == list(whole[1][part])
+        spent, _ = elapsed_with_messages(starts[part], bound[part], suspended=suspensions.owners(first, first + block))
+        np.testing.assert_array_equal(spent, whole_hours[part])
