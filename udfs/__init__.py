@@ -4,4 +4,4 @@ Plain functions over plain values and numpy arrays; nothing here needs Excel. Th
 module that imports xlwings is :mod:`udfs.excel`.
 """
 
-__version__ = "0.1.4"
+__version__ = "0.1.5"

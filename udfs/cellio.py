@@ -138,15 +138,26 @@ def shape_of(*grids: np.ndarray) -> tuple[int, ...]:
         raise KaoheError(f"区域大小不一致: {shapes}", f"ranges have different shapes: {shapes}") from None
 
 
-def broadcast(*values, moments: tuple[int, ...] = ()) -> list[np.ndarray]:
+def number_grid(value) -> np.ndarray:
+    """:func:`grid` of an argument of numbers: a range holding only numbers comes back as a float
+    array (NaN where a cell is empty), read at once; any other as :func:`grid` gives it."""
+    cells = grid(value, blanks=False)
+    if cells.dtype.kind == "f":
+        return cells
+    return _cells_of(cells.reshape(-1).tolist()).reshape(cells.shape)
+
+
+def broadcast(*values, moments: tuple[int, ...] = (), numbers: tuple[int, ...] = ()) -> list[np.ndarray]:
     """Grids of all arguments, aligned like Excel aligns them; a mismatch raises a Chinese message.
 
     A single cell stays a 1×1 grid (numpy broadcasting stretches it where it meets a column), so
     that a scalar argument such as a unit is read once, not once per row; other grids are
     broadcast to the common shape. The arguments at positions ``moments`` go to the moment
-    parser, which reads blank text as empty: their grids skip that test (``grid(blanks=False)``).
+    parser, which reads blank text as empty: their grids skip that test (``grid(blanks=False)``);
+    those at ``numbers`` are read by :func:`number_grid`.
     """
-    grids = [grid(v, blanks=position not in moments) for position, v in enumerate(values)]
+    grids = [number_grid(v) if position in numbers else grid(v, blanks=position not in moments)
+             for position, v in enumerate(values)]
     shape = shape_of(*grids)
     return [g if g.size == 1 or g.shape == shape else np.broadcast_to(g, shape) for g in grids]
 

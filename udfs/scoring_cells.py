@@ -13,7 +13,7 @@ import pandas as pd
 from . import scoring
 from .carried import rulebook_from_cells
 from .catalogue import Arg, register
-from .cellio import broadcast, grid, guarded, scalar
+from .cellio import broadcast, guarded, number_grid, scalar
 from .errors import KaoheError, merge_messages, with_messages
 from .moments import parse_moments
 from .rulebook import installed, load
@@ -73,6 +73,8 @@ def _numbers(values: np.ndarray, what: str = "数值"):
     Text numbers are read ("3", "85%" → 0.85); booleans are kept out (they are not counts).
     Whole-column: the cells are grouped by type and each group converted at once.
     """
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":  # a range of numbers only (number_grid)
+        return values.astype(float), np.full(values.shape, "", dtype=object), np.isnan(values)
     flat = np.asarray(values, dtype=object).reshape(-1)
     messages = np.full(flat.shape, "", dtype=object)
     kinds = list(map(type, flat.tolist()))
@@ -158,7 +160,8 @@ def kh_due(rulebook, stage, start_at, priority=None, area=None, kind=None, suspe
           "扣分(正数)", "=KH_DEDUCT(4,2,5,10) → 8")
 def kh_deduct(count, per_unit, zero_out_at=None, item_points=None, doubled=None):
     def compute():
-        n, unit, threshold, points, twice = broadcast(count, per_unit, zero_out_at, item_points, doubled)
+        n, unit, threshold, points, twice = broadcast(count, per_unit, zero_out_at, item_points, doubled,
+                                                       numbers=(0, 1, 2, 3))
         n, m1, empty_n = _numbers(n, "次数")
         unit, m2, empty_u = _numbers(unit, "每次扣分")
         threshold, m3, _ = _numbers(threshold, "清零次数")
@@ -179,7 +182,7 @@ def kh_deduct(count, per_unit, zero_out_at=None, item_points=None, doubled=None)
 def kh_item(rulebook, item, count, chosen=None, repeats=None):
     def compute():
         book = _book(rulebook)
-        ids, n, pick, rep = broadcast(item, count, chosen, repeats)
+        ids, n, pick, rep = broadcast(item, count, chosen, repeats, numbers=(1, 2))
         n, m1, empty = _numbers(n, "次数")
         pick, m2, _ = _numbers(pick, "选定分值")
         rep, m3 = _flags_or_numbers(rep, "加倍次数")
@@ -196,7 +199,7 @@ def kh_item(rulebook, item, count, chosen=None, repeats=None):
 def kh_band(rulebook, stage, hours):
     def compute():
         book = _book(rulebook)
-        (values,) = broadcast(hours)
+        (values,) = broadcast(hours, numbers=(0,))
         numbers, messages, empty = _numbers(values, "历时")
         points, more = scoring.band_points_with_messages(book, scalar(stage), numbers)
         messages = merge_messages(messages, np.where(empty, "", more))
@@ -205,7 +208,10 @@ def kh_band(rulebook, stage, hours):
 
 
 def _range_numbers(values, what):
-    numbers, messages, _ = _numbers(grid(values), what)
+    cells = number_grid(values)
+    if cells.dtype.kind == "f":  # numbers only: nothing to name
+        return cells
+    numbers, messages, _ = _numbers(cells, what)
     bad = np.flatnonzero(messages.ravel() != "")
     if len(bad):
         raise KaoheError(f"{what}区域第{bad[0] + 1}个值: {messages.ravel()[bad[0]]}")
@@ -230,7 +236,7 @@ def kh_total(rulebook, deductions, bonuses=None):
 def kh_grade(rulebook, score):
     def compute():
         book = _book(rulebook)
-        (values,) = broadcast(score)
+        (values,) = broadcast(score, numbers=(0,))
         numbers, messages, empty = _numbers(values, "得分")
         labels = scoring.grade(book, numbers)
         return labels, messages, empty & (messages == "")
@@ -242,7 +248,7 @@ def kh_grade(rulebook, score):
 def kh_pass(rulebook, score):
     def compute():
         book = _book(rulebook)
-        (values,) = broadcast(score)
+        (values,) = broadcast(score, numbers=(0,))
         numbers, messages, empty = _numbers(values, "得分")
         return scoring.passed(book, numbers), messages, empty & (messages == "")
     return guarded(compute)
@@ -254,7 +260,7 @@ def kh_pass(rulebook, score):
 def kh_payment(rulebook, fee, score):
     def compute():
         book = _book(rulebook)
-        fees, values = broadcast(fee, score)
+        fees, values = broadcast(fee, score, numbers=(0, 1))
         fees, m1, e1 = _numbers(fees, "费用")
         values, m2, e2 = _numbers(values, "得分")
         paid, m3 = scoring.payment_with_messages(book, fees, values)
