@@ -407,10 +407,15 @@ class _Layout:
         position[np.flatnonzero(styled)[styled_ok]] = ends[styled_ok] + 1
         typed = _at(codes, position, b' t="')
         kind_at = position + 4
-        length = np.zeros(n, dtype=np.int64)
-        for name in (b"s", b"n", b"b", b"e", b"d", b"str", b"inlineStr"):
-            fits = typed & (length == 0) & _at(codes, kind_at, name + b'"')
-            length[fits] = len(name)
+        length = np.zeros(n, dtype=np.int64)  # of the type's name: t="s" 1, t="str" 3, t="inlineStr" 9
+        named = np.flatnonzero(typed)
+        one = (codes[kind_at[named] + 1] == _QUOTE) & np.isin(codes[kind_at[named]], np.frombuffer(b"snbed", np.uint8))
+        length[named[one]] = 1
+        named = named[~one]
+        for name in (b"str", b"inlineStr"):
+            fits = _at(codes, kind_at[named], name + b'"')
+            length[named[fits]] = len(name)
+            named = named[~fits]
         regular &= ~typed | (length > 0)
         self.kind[typed & (length > 0)] = codes[kind_at[typed & (length > 0)]]
         self.kind[typed & (length == 3)] = ord("t")  # t="str": a formula's text
@@ -424,7 +429,9 @@ class _Layout:
         if (cell_ends > following).any():
             raise Unsupported("a cell inside a cell")
         valued = regular & ~empty & _at(codes, tag_ends + 1, b"<v>") & _at(codes, cell_ends - 4, b"</v>")
-        texted = (regular & ~empty & _at(codes, tag_ends + 1, b"<is><t>") & _at(codes, cell_ends - 9, b"</t></is>"))
+        texted = np.zeros(n, dtype=bool)
+        inline = np.flatnonzero(regular & ~empty & ~valued)  # only these can hold <is><t>…</t></is>
+        texted[inline] = _at(codes, tag_ends[inline] + 1, b"<is><t>") & _at(codes, cell_ends[inline] - 9, b"</t></is>")
         self.starts = np.where(valued, tag_ends + 4, np.where(texted, tag_ends + 8, tag_ends))
         self.stops = np.where(valued, cell_ends - 4, np.where(texted, cell_ends - 9, tag_ends))
         self.has_value = valued | texted
