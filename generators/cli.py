@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from generators.memory import use_returning_pool
 from udfs.errors import KaoheError
 from udfs.wording import citation, month_label
 
@@ -571,25 +572,10 @@ def _message(err: BaseException) -> str:
     return f"无法读写{where}: {err.strerror or err} / {err}"
 
 
-def _memory_pool() -> None:
-    """Arrow's buffers (the tickets' text) from jemalloc told to give freed pages back to the system
-    at once (``jemalloc_set_decay_ms(0)``), where Arrow's default pool keeps them for reuse: a
-    million-ticket month peaks some 120 MB lower. Set before Arrow allocates anything; a pyarrow
-    built without jemalloc (Windows) keeps its default pool."""
-    import pyarrow as pa
-
-    try:
-        pool = pa.jemalloc_memory_pool()
-        pa.jemalloc_set_decay_ms(0)
-    except NotImplementedError:  # ArrowNotImplementedError included
-        return
-    pa.set_memory_pool(pool)
-
-
 def main(argv: list[str] | None = None) -> int:
     streams = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = _Console(sys.stdout), _Console(sys.stderr)
-    _memory_pool()
+    use_returning_pool()
     try:
         options = parser().parse_args(argv)
         return options.run(options)

@@ -24,6 +24,7 @@ from xlsxwriter.utility import xl_col_to_name
 
 import udfs
 from generators import paper
+from generators.memory import release_freed
 from generators.tickets import FLAG_TRUE, SOURCE_FILE, SOURCE_ROW, id_keys, repeated_keys
 from generators.workbooks import (
     EXCEL_COLUMNS,
@@ -631,6 +632,7 @@ def ledger_from_export(path, rulebook: Rulebook, month: str, *, calendar: WorkCa
     order = {name: k for k, name in enumerate(dict.fromkeys(rejected["源文件"]))}  # sheet by sheet, then by row
     rejected = rejected.sort_values(["源文件", "源行号"], key=lambda c: c.map(order) if c.name == "源文件" else c,
                                     kind="stable").reset_index(drop=True)
+    release_freed()  # the computation's working arrays, before the tables are written
     return dataclasses.replace(ledger, rejected=rejected[list(REJECTED_COLUMNS)], read=imported.read), imported
 
 
@@ -740,6 +742,9 @@ def _text_units(column: pd.Series) -> np.ndarray:
     A text column that repeats its values (units, verdicts, kinds) is measured once per distinct
     value (only a text dtype: in an object column 1, 1.0 and True would count as one value)."""
     if not isinstance(column.dtype, pd.StringDtype):
+        return _units_of(column)
+    head = column.iloc[:10_000]  # a column of free text (content, address) is not hashed whole to find out
+    if 2 * head.nunique(dropna=False) >= len(head):
         return _units_of(column)
     codes, distinct = pd.factorize(column, use_na_sentinel=True)
     if 2 * len(distinct) >= len(column):

@@ -42,6 +42,7 @@ from xlsxwriter.utility import xl_col_to_name
 
 from generators.export_columns import Columns, columns_of, read_columns
 from generators.input_files import check_csv_size, open_workbook
+from generators.memory import release_freed
 from udfs import rulebook as rulebooks
 from udfs.errors import ElementErrors, KaoheError
 from udfs.moments import parse_moments
@@ -520,7 +521,7 @@ def read_tickets(path, *, rulebook: Rulebook | str | None = None, month: str | N
     parts = [_import(path, sheet, hidden, grid, position, header, fields, extras, rulebook, bounds, month)
              for sheet, hidden, grid, position, header, fields, extras in found]
     imported = _combine(path, encoding, parts, skipped)
-    pa.default_memory_pool().release_unused()  # the export's columns read but not kept go back to the system
+    release_freed()  # the export's columns read but not kept, and the checks' working arrays
     return imported
 
 
