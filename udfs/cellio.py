@@ -47,19 +47,26 @@ def _cell(value):
 def _column_of_rows(value, blanks: bool = True) -> np.ndarray | None:
     """A list of equally long lists (a range as xlwings hands it over) as a 2-D object array with
     empties as None, in one pass; None for anything else."""
-    if not value or type(value[0]) not in (list, tuple) or not set(map(type, value)) <= {list, tuple}:
+    if not value or type(value[0]) not in (list, tuple):
         return None
     try:  # one cell per row, the usual column: unpacking checks the width too
         flat, width = [cell for (cell,) in value], 1
-    except ValueError:
+    except (ValueError, TypeError):
+        flat = None
+    kinds = set(map(type, flat)) if flat is not None and not blanks else None
+    if kinds == {float}:  # numbers, Excel serials: a float array, read at once (every row held one float)
+        return np.array(flat, dtype=float).reshape(len(value), width)
+    if not set(map(type, value)) <= {list, tuple}:
+        return None
+    if flat is None:
         widths = set(map(len, value))
         if len(widths) != 1:
             return None
         width = widths.pop()
         flat = list(chain.from_iterable(value))
+        kinds = None if blanks else set(map(type, flat))
     if not blanks:
-        kinds = set(map(type, flat))
-        if kinds == {float}:  # Excel serial numbers: a float array, which the moment parser reads at once
+        if kinds == {float}:
             return np.array(flat, dtype=float).reshape(len(value), width)
         if kinds <= _SELF_EMPTY:
             out = np.empty(len(flat), dtype=object)
