@@ -6,8 +6,11 @@ For each size, two fresh subprocesses (so that each peak RSS is its own):
   counted) → ``compute_ledger`` (demo contract ``jiangmen_demo.toml``, judged at the first
   instant of the next month) → ``write_ledger`` (no 附件3) → ``assess_month`` →
   ``write_monthly``. Wall time of each stage, resident memory after it and the peak during
-  it, and the process's peak over the whole run (interpreter, imports and the synthetic
-  tickets included).
+  it. The memory target is the job's peak (the highest of its stages'); the synthetic tickets
+  are Python objects, larger than an import's Arrow text, and their own peak is printed apart.
+  As the CLI does, Arrow's pool gives freed pages back at once and, once the tickets are made
+  (where the import ends), what the C library keeps is handed back (:mod:`generators.memory`).
+  The real commands' peak on a real export, import included, is ``bench_import.py --export``.
 * **plain**: the same cells as the 台账 sheet (same rows, columns, value types and blanks:
   text with ``write_string``, datetimes with ``write_datetime`` and the same default date
   format, numbers with ``write_number``), written by a direct loop over Python lists
@@ -37,7 +40,7 @@ With ``--repeat N`` each child runs N times per size (alternating which goes fir
 time printed is the fastest of the N: on a shared machine the least disturbed measure.
 
 Targets: the whole job (compute_ledger + write_ledger + assess_month + write_monthly) / plain
-xlsxwriter ≤ 1.5×, and peak memory ≤ 1 GiB at 1,000,000 tickets.
+xlsxwriter ≤ 1.5×, and the job's peak memory ≤ 1 GiB at 1,000,000 tickets.
 """
 
 from __future__ import annotations
@@ -158,6 +161,9 @@ def child_ours(tickets: int, month: str, out: Path) -> dict:
     from generators.monthly import assess_month, read_findings
     from generators.monthly_book import write_monthly
 
+    from generators.memory import release_freed, use_returning_pool
+
+    use_returning_pool()  # as the CLI
     memory = Memory()
     result = {"tickets": tickets, "stages": {}}
     stages = result["stages"]
@@ -173,6 +179,7 @@ def child_ours(tickets: int, month: str, out: Path) -> dict:
     demo.write_table(demo.synthesize_findings(month, demo.VENDORS, book), findings_path, "考核记录")
     findings = read_findings(findings_path, book)
     history = demo.synthesize_history(month, demo.VENDORS, book.name)
+    release_freed()  # as the import does when it ends
     stage("synthesis (not counted)", seconds)
 
     ledger_path, monthly_path = out / "台账.xlsx", out / "月度考核表.xlsx"
@@ -195,7 +202,8 @@ def child_ours(tickets: int, month: str, out: Path) -> dict:
     result.update(
         total=sum(s["seconds"] for name, s in stages.items() if not name.startswith(("start", "synthesis"))),
         total_cpu=sum(s["cpu"] for name, s in stages.items() if not name.startswith(("start", "synthesis"))),
-        peak=memory.peak,
+        peak=max(s["peak"] for name, s in stages.items() if not name.startswith(("start", "synthesis"))),
+        process_peak=memory.peak,
         rows=len(rows), rejected=len(ledger.rejected), columns=len(rows.columns),
         dimension=_dimension(ledger_path), expected_dimension=_expected_dimension(len(rows), len(rows.columns)),
         reconciles=len(rows) + len(ledger.rejected) == tickets,
@@ -334,8 +342,9 @@ def _fastest(runs: list[dict]) -> dict:
                 kept, seen = best[variant], run[variant]
                 if seen["cpu"] < kept["cpu"]:
                     kept.update({k: seen[k] for k in ("cells", "close", "total", "cpu")})
-        if "peak" in run:
-            best["peak"] = max(best["peak"], run["peak"])
+        for key in ("peak", "process_peak"):
+            if key in run:
+                best[key] = max(best[key], run[key])
     if "stages" in best:
         counted = [s for name, s in best["stages"].items() if not name.startswith(("start", "synthesis"))]
         best["total"], best["total_cpu"] = sum(s["seconds"] for s in counted), sum(s["cpu"] for s in counted)
@@ -425,7 +434,7 @@ def _report_stages(ours: dict, plain: dict) -> None:
             versus += f", {s['cpu'] / floor:.2f}× floor"
         print(f"  {name:26s} {s['seconds']:>8.2f} {s['cpu']:>8.2f} {s['rss']:>10.0f} {s['peak']:>8.0f}         {versus}")
     print(f"  {'ours, total':26s} {ours['total']:>8.2f} {ours['total_cpu']:>8.2f} {'':>10} {ours['peak']:>8.0f}"
-          f"  (process peak)   {ours['total_cpu'] / base:.2f}× plain")
+          f"  (job peak; process with the synthesis {ours['process_peak']:.0f})   {ours['total_cpu'] / base:.2f}× plain")
     for variant, label in (("plain", "plain xlsxwriter"), ("formatted", "floor (formats, heights)")):
         run = plain[variant]
         print(f"  {label:26s} {run['total']:>8.2f} {run['cpu']:>8.2f}   wall: cells {run['cells']:.2f} s + close "
