@@ -517,8 +517,7 @@ def _attribute(out: pd.DataFrame, rulebook: Rulebook) -> None:
     if not any(per_ticket(item) for item in rulebook.items):
         return  # nothing is charged per ticket: no amount columns that would read as "nothing lost"
     n = len(out)
-    units = shared_labels(unit_names(out))
-    unit_codes = pd.factorize(units)[0]
+    unit_codes = pd.factorize(unit_names(out))[0]  # a unit's tickets are numbered and capped together
     parties = ticket_parties(out, rulebook)
     moments = out["dispatched_at"].to_numpy("datetime64[s]").astype(np.int64)
     order = np.lexsort((np.arange(n), moments)) if n else np.zeros(0, int)
@@ -544,7 +543,7 @@ def _attribute(out: pd.DataFrame, rulebook: Rulebook) -> None:
     if entries:
         charged = pd.concat(entries, ignore_index=True)
         items = [rulebook.items[r] for r in charged["rank"]]
-        charged["unit"] = units[charged["ticket"]]
+        charged["unit"] = unit_codes[charged["ticket"]]
         charged["moment"] = moments[charged["ticket"]]
         _cap_categories(charged, items, rulebook)
         for unit, total in amounts.items():

@@ -45,7 +45,7 @@ from generators.input_files import check_csv_size, open_workbook
 from generators.memory import release_freed
 from udfs import rulebook as rulebooks
 from udfs.errors import ElementErrors, KaoheError
-from udfs.moments import parse_moments
+from udfs.moments import _civil_seconds, parse_moments
 from udfs.rulebook import CANONICAL_FIELDS, Rulebook
 from udfs.wording import month_label
 
@@ -285,8 +285,7 @@ def id_keys(ids) -> pd.Series:
 def repeated_keys(keys: pd.Series) -> np.ndarray:
     """Keys (:func:`id_keys`) seen in an earlier row: ``keys.duplicated()``, answered by one
     count of distinct keys when there are none (a month's export, as a rule)."""
-    values = pa.array(keys.array) if isinstance(keys.dtype, pd.StringDtype) else None
-    if values is not None and pc.count_distinct(values, mode="all").as_py() == len(values):
+    if pc.count_distinct(pa.array(keys.array), mode="all").as_py() == len(keys):  # id_keys gives Arrow text
         return np.zeros(len(keys), dtype=bool)
     return keys.duplicated(keep="first").to_numpy()
 
@@ -721,7 +720,7 @@ _EXPORT_SHAPE = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"  # how most exports, an
 
 def _export_form(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """``(datetime64[s], read)`` for the cells of a text column written exactly ``YYYY-MM-DD
-    HH:MM:SS`` with a real date and a time of 00:00:00-23:59:59, read from their bytes a block of
+    HH:MM:SS`` with a real date and time (up to 24:00:00), read from their bytes a block of
     rows at a time (the working arrays stay small); every other cell is left (NaT, not read)."""
     out = np.full(len(column), np.datetime64("NaT"), dtype="datetime64[s]")
     read = np.zeros(len(column), dtype=bool)
@@ -746,14 +745,9 @@ def _export_moments(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
             value = value * 10 + (codes[:, p].astype(np.int64) - 48)
         return value
 
-    year, month, day = number(0, 1, 2, 3), number(5, 6), number(8, 9)
-    hour, minute, second = number(11, 12), number(14, 15), number(17, 18)
-    months = ((year - 1970) * 12 + np.clip(month, 1, 12) - 1).astype("datetime64[M]")
-    length = ((months + 1).astype("datetime64[D]") - months.astype("datetime64[D]")).astype(np.int64)
-    valid = ((year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= length)
-             & (hour <= 23) & (minute <= 59) & (second <= 59))
-    moments = (months.astype("datetime64[D]") + (day - 1)).astype("datetime64[s]") + (hour * 3600 + minute * 60 + second)
-    return moments, valid
+    seconds, valid = _civil_seconds(number(0, 1, 2, 3), number(5, 6), number(8, 9),  # parse_moments' rule
+                                    number(11, 12), number(14, 15), number(17, 18))
+    return seconds.astype("datetime64[s]"), valid
 
 
 def _column_moments(column: pa.Array, typed: bool) -> tuple[np.ndarray, np.ndarray]:

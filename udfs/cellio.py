@@ -54,9 +54,7 @@ def _column_of_rows(value, blanks: bool = True) -> np.ndarray | None:
     except (ValueError, TypeError):
         flat = None
     kinds = set(map(type, flat)) if flat is not None and not blanks else None
-    if kinds == {float}:  # numbers, Excel serials: a float array, read at once (every row held one float)
-        return np.array(flat, dtype=float).reshape(len(value), width)
-    if not set(map(type, value)) <= {list, tuple}:
+    if kinds != {float} and not set(map(type, value)) <= {list, tuple}:  # rows that held one float each pass
         return None
     if flat is None:
         widths = set(map(len, value))
@@ -66,7 +64,7 @@ def _column_of_rows(value, blanks: bool = True) -> np.ndarray | None:
         flat = list(chain.from_iterable(value))
         kinds = None if blanks else set(map(type, flat))
     if not blanks:
-        if kinds == {float}:
+        if kinds == {float}:  # numbers, Excel serials: a float array, read at once
             return np.array(flat, dtype=float).reshape(len(value), width)
         if kinds <= _SELF_EMPTY:
             out = np.empty(len(flat), dtype=object)
